@@ -1,0 +1,7 @@
+"""Shared helpers for the NTU ML 2022 Spring homework notebooks.
+
+Importing this package has no side effects: nothing is seeded, downloaded or queried
+(CUDA included) until a function is called.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,79 @@
+"""Presets as data, and the run record (``metrics.json``) every notebook writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import platform
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from common.io import write_json
+
+C = TypeVar("C")
+PRESETS = ("simple", "medium", "strong", "boss")
+
+
+def build_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]], preset: str,
+                 **overrides: Any) -> C:
+    """``cls()`` with the preset's overrides, then the caller's non-None ``overrides`` on top.
+
+    ``smoke`` overrides, if the preset table has a ``"smoke"`` entry, are applied last when
+    ``overrides["smoke"]`` is true, so CI runs stay tiny whatever the preset.
+    """
+    if preset not in presets:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(p for p in presets if p != 'smoke')}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values: dict[str, Any] = {"preset": preset, **presets[preset], **given}
+    if values.get("smoke"):
+        values.update(presets.get("smoke", {}))
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field(s) {unknown}")
+    return cls(**values)
+
+
+def library_versions(*names: str) -> dict[str, str]:
+    """Versions of python and the given importable packages (missing ones are skipped)."""
+    versions = {"python": platform.python_version()}
+    for name in ("torch", "numpy", *names):
+        try:
+            versions[name] = importlib.import_module(name).__version__
+        except ImportError:
+            continue
+    return versions
+
+
+def describe_runtime() -> str:
+    """One line for the notebook's second cell: versions, device, and a GPU hint if none."""
+    import torch
+
+    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
+    if torch.cuda.is_available():
+        device = f"CUDA: {torch.cuda.get_device_name(0)}"
+    else:
+        device = ("CPU only (on Colab: Runtime > Change runtime type > GPU makes the larger "
+                  "presets several times faster)")
+    return f"{versions}\ndevice: {device}"
+
+
+def save_metrics(out_dir: str | Path, *, metric: str, value: float, config: Any,
+                 seeds: list[int], started: float, data_synthetic: bool,
+                 extra: Mapping[str, Any] | None = None) -> Path:
+    """Write ``<out_dir>/metrics.json``: metric, preset, seeds, wall time, data kind, versions."""
+    cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    record = {
+        "metric": metric,
+        "value": float(value),
+        "preset": cfg.get("preset"),
+        "seeds": list(seeds),
+        "wall_seconds": round(time.time() - started, 2),
+        "data": "synthetic" if data_synthetic else "real",
+        "versions": library_versions(),
+        "config": cfg,
+        **(extra or {}),
+    }
+    return write_json(Path(out_dir) / "metrics.json", record)

@@ -1,0 +1,90 @@
+import shutil
+import time
+import urllib.error
+
+import pytest
+
+from common import data as data_mod
+from common.data import DATASETS, FetchError, fetch, resolve_data_dir, sha256sum
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Every download fails the way it does without network (DNS failure)."""
+    calls = []
+
+    def refuse(url, dest, timeout):
+        calls.append(url)
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(data_mod, "_download", refuse)
+    monkeypatch.setattr(data_mod, "_kaggle_configured", lambda: False)
+    return calls
+
+
+def test_fetch_offline_fails_fast_with_instructions(tmp_path, offline):
+    t0 = time.perf_counter()
+    with pytest.raises(FetchError) as err:
+        fetch("hw1", root=tmp_path, verbose=False)
+    assert time.perf_counter() - t0 < 5
+    message = str(err.value)
+    for needle in ("covid.train.csv", "covid.test.csv", str(tmp_path), "kaggle competitions download",
+                   "python -m common.data synthetic hw1", "name resolution"):
+        assert needle in message
+    assert not any((tmp_path / "hw1_covid_2022").glob("*.csv"))
+
+
+def test_fetch_verifies_sha256_and_rejects_a_quota_page(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_mod, "_kaggle_configured", lambda: False)
+    monkeypatch.setattr(data_mod, "_download",
+                        lambda url, dest, timeout: dest.write_text("<html>quota exceeded</html>"))
+    with pytest.raises(FetchError, match="sha256 .* is not the real file's"):
+        fetch("hw1", root=tmp_path, verbose=False)
+    assert not (tmp_path / "hw1_covid_2022" / "covid.train.csv").exists()
+
+
+def test_fetch_refuses_a_corrupt_existing_file(tmp_path, offline):
+    folder = tmp_path / "hw1_covid_2022"
+    folder.mkdir()
+    (folder / "covid.train.csv").write_text("id\n0\n")
+    with pytest.raises(FetchError, match="not a known digest"):
+        fetch("hw1", root=tmp_path, verbose=False)
+    assert (folder / "covid.train.csv").read_text() == "id\n0\n"  # not overwritten
+
+
+def test_fetch_downloads_and_skips_present_files(tmp_path, shared_data, monkeypatch):
+    real = shared_data / "hw1_covid_2022"
+    monkeypatch.setattr(data_mod, "_kaggle_configured", lambda: False)
+    served = []
+
+    def serve(url, dest, timeout):  # a mirror that serves the real bytes
+        name = "covid.train.csv" if "lmy1" in url or "1kLSW" in url else "covid.test.csv"
+        served.append(name)
+        shutil.copy(real / name, dest)
+
+    monkeypatch.setattr(data_mod, "_download", serve)
+    folder = fetch("hw1", root=tmp_path, verbose=False)
+    assert sorted(served) == ["covid.test.csv", "covid.train.csv"]
+    for f in DATASETS["hw1"].files:
+        assert sha256sum(folder / f.name) == f.sha256[0]
+    fetch("hw1", root=tmp_path, verbose=False)
+    assert len(served) == 2  # second call: nothing downloaded again
+
+
+def test_resolve_falls_back_to_synthetic(monkeypatch, tmp_path):
+    monkeypatch.setenv("ML2022_SHARED_DIR", str(tmp_path / "absent"))
+    folder, synthetic = resolve_data_dir("hw1", "auto", smoke=False)
+    assert synthetic and (folder / "covid.train.csv").is_file()
+    with pytest.raises(FileNotFoundError, match="python -m common.data synthetic hw1"):
+        resolve_data_dir("hw1", "real")
+
+
+def test_resolve_finds_real_shared_data(shared_data):
+    folder, synthetic = resolve_data_dir("hw1", "auto")
+    assert not synthetic and folder == shared_data / "hw1_covid_2022"
+
+
+def test_cli_exit_code_offline(offline, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ML2022_DATA_DIR", str(tmp_path))
+    assert data_mod.main(["fetch", "hw1"]) == 1
+    assert "Could not download" in capsys.readouterr().err

@@ -1,0 +1,105 @@
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from common.seed import set_seed
+from common.train import TensorBatches, evaluate, fit
+
+
+def _problem(seed=0, n=203):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 5, generator=g)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 0.0, 3.0]) + 0.1 * torch.randn(n, generator=g)
+    return x, y.unsqueeze(1)
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def _setup(seed=0):
+    set_seed(seed)
+    model = Mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+    x, y = _problem()
+    train = TensorBatches(x[:150], y[:150], batch_size=32, shuffle=True, seed=seed)
+    valid = TensorBatches(x[150:], y[150:], batch_size=16)
+    return model, opt, sched, train, valid
+
+
+def test_evaluate_is_sample_weighted_not_batch_mean():
+    x, y = _problem(n=33)  # batches of 16, 16, 1: a batch-mean average would over-weight the last
+    model = Mlp().eval()
+    got = evaluate(model, TensorBatches(x, y, batch_size=16), nn.MSELoss())["loss"]
+    with torch.no_grad():
+        exact = nn.functional.mse_loss(model(x), y).item()
+    assert got == pytest.approx(exact, rel=1e-6)
+
+
+def test_fit_returns_best_weights_not_last(tmp_path):
+    model, opt, sched, train, valid = _setup()
+    history = fit(model, train, valid, optimizer=opt, scheduler=sched, n_epochs=40,
+                  device="cpu", progress=False)
+    assert history.best_epoch >= 0
+    assert min(history.valid_metric) == history.best_score
+    rescored = evaluate(model, valid, nn.MSELoss())["loss"]
+    assert rescored == pytest.approx(history.best_score, rel=1e-6)
+    assert history.valid_metric[-1] != history.best_score or history.best_epoch == 39
+
+
+def test_best_state_is_a_copy_not_a_reference():
+    model, _, _, train, valid = _setup()
+    # lr so large that later epochs are worse than the first: the kept weights must be old ones
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    history = fit(model, train, valid, optimizer=opt, n_epochs=6, device="cpu", progress=False)
+    assert history.best_score == pytest.approx(evaluate(model, valid, nn.MSELoss())["loss"], rel=1e-6)
+
+
+def test_early_stopping_stops():
+    model, _, _, train, valid = _setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # nothing ever improves after epoch 0
+    history = fit(model, train, valid, optimizer=opt, n_epochs=50, early_stop=3, device="cpu",
+                  progress=False)
+    assert history.stopped_early and len(history.train_loss) == 4 and history.best_epoch == 0
+
+
+def test_resume_matches_uninterrupted_run(tmp_path):
+    model, opt, sched, train, valid = _setup()
+    straight = fit(model, train, valid, optimizer=opt, scheduler=sched, n_epochs=12,
+                   device="cpu", progress=False)
+    expected = copy.deepcopy(model.state_dict())
+
+    ckpt = tmp_path / "run.ckpt"
+    model, opt, sched, train, valid = _setup()
+    fit(model, train, valid, optimizer=opt, scheduler=sched, n_epochs=5, checkpoint_path=ckpt,
+        device="cpu", progress=False)  # "Colab disconnects" after 5 epochs
+    torch.manual_seed(999)  # a fresh kernel has other RNG state
+    model, opt, sched, train, valid = _setup(seed=0)
+    torch.manual_seed(12345)
+    resumed = fit(model, train, valid, optimizer=opt, scheduler=sched, n_epochs=12,
+                  checkpoint_path=ckpt, resume=True, device="cpu", progress=False)
+    assert resumed.valid_metric == straight.valid_metric
+    assert resumed.best_epoch == straight.best_epoch
+    for k, v in expected.items():
+        assert torch.equal(model.state_dict()[k], v), k
+
+
+def test_accuracy_metric_for_classification():
+    set_seed(0)
+    x = torch.randn(300, 4)
+    y = (x[:, 0] > 0).long()
+    model = nn.Linear(4, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    h = fit(model, TensorBatches(x[:200], y[:200], batch_size=50, shuffle=True),
+            TensorBatches(x[200:], y[200:], batch_size=64), optimizer=opt, n_epochs=20,
+            criterion=nn.CrossEntropyLoss(), metric="accuracy", device="cpu", progress=False)
+    assert h.best_score > 0.9
+    assert h.best_score == max(h.valid_metric)
