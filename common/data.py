@@ -141,13 +141,13 @@ def resolve_data_dir(key: str, source: str = "auto", seed: int = 0, smoke: bool 
     """Where a notebook reads its data from. Returns ``(folder, is_synthetic)``.
 
     ``source``: ``"auto"`` (real data when present, else synthetic), ``"real"`` (error if
-    absent), ``"synthetic"``, or a folder path holding the real layout.
+    absent), ``"synthetic"``, or a folder holding files in the real layout (for example
+    another year's files; the notebook names them).
     """
     if source not in ("auto", "real", "synthetic"):
         folder = Path(source).expanduser()
-        if not _complete(folder, DATASETS[key]):
-            names = ", ".join(f.name for f in DATASETS[key].files)
-            raise FileNotFoundError(f"{folder}: expected {names} there")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: data folder not found")
         return folder, False
     if source != "synthetic" and not smoke:
         real = real_data_dir(key)

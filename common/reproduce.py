@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     synthetic = any(r.get("data") == "synthetic" for r in rows)
     header = f"# {HOMEWORKS[args.hw].title}: `python -m common.reproduce {' '.join(sys.argv[1:] if argv is None else argv)}`\n\n"
     if synthetic:
-        header += ("**Synthetic data**: the real files were not found, so these numbers are for "
-                   "the synthetic stand-in and are not comparable to the Kaggle baselines.\n\n")
+        header += ("**Synthetic data**: these numbers are for "
+                   "the synthetic stand-in of the real files and are not comparable to the Kaggle baselines.\n\n")
     with atomic_open(Path(args.out) / args.hw / "results.md") as f:
         f.write(header + table + "\n")
     print("\n" + header + table)

@@ -180,6 +180,9 @@ def fit(
     start_epoch, bad_epochs = 0, 0
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
         ckpt = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        if config is not None and ckpt.get("config") is not None and ckpt["config"] != config:
+            raise ValueError(f"{checkpoint_path}: written by a run with another config; "
+                             "delete it or pass resume=False to start over")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None and ckpt.get("scheduler") is not None:

@@ -103,3 +103,12 @@ def test_accuracy_metric_for_classification():
             criterion=nn.CrossEntropyLoss(), metric="accuracy", device="cpu", progress=False)
     assert h.best_score > 0.9
     assert h.best_score == max(h.valid_metric)
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    model, opt, sched, train, valid = _setup()
+    fit(model, train, valid, optimizer=opt, n_epochs=1, checkpoint_path=tmp_path / "c.ckpt",
+        config={"lr": 0.05}, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="c.ckpt: written by a run with another config"):
+        fit(model, train, valid, optimizer=opt, n_epochs=2, checkpoint_path=tmp_path / "c.ckpt",
+            config={"lr": 0.1}, resume=True, device="cpu", progress=False)

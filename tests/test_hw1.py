@@ -1,0 +1,145 @@
+"""HW1: the preset pipeline, the notebook end to end, and the real 2022 files when present."""
+
+import json
+
+import numpy as np
+import pytest
+
+from common.config import build_config
+from common.covid import load_covid, write_synthetic
+from common.paths import REPO_ROOT
+from common.submission import validate_submission
+from hw1_covid_regression.covid_model import (
+    PRESETS,
+    Config,
+    Standardizer,
+    input_columns,
+    reference_scores,
+    train_ensemble,
+    validation_mask,
+)
+
+NOTEBOOK = REPO_ROOT / "hw1_covid_regression" / "hw1_covid_regression.ipynb"
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hw1")
+    write_synthetic(out, seed=1)
+    return load_covid(out / "covid.train.csv", out / "covid.test.csv")
+
+
+def test_presets_are_valid_configs():
+    for name in ("simple", "medium", "strong", "boss"):
+        cfg = build_config(Config, PRESETS, name)
+        assert cfg.preset == name
+    simple = build_config(Config, PRESETS, "simple")
+    # the official sample's setup, so its numbers can be reproduced
+    assert (simple.seed, simple.valid_ratio, simple.hidden_layers, simple.optimizer,
+            simple.learning_rate, simple.momentum, simple.batch_size, simple.n_epochs,
+            simple.early_stop, simple.features, simple.split) == (
+        5201314, 0.2, (16, 8), "sgd", 1e-5, 0.9, 256, 3000, 400, "all", "random")
+    assert len(build_config(Config, PRESETS, "boss").ensemble_seeds) == 5
+    with pytest.raises(TypeError, match="no field"):
+        build_config(Config, PRESETS, "simple", not_a_knob=1)
+
+
+def test_simple_reads_all_117_columns_including_id(synthetic):
+    train, _ = synthetic
+    cols = input_columns(build_config(Config, PRESETS, "simple"), train, np.arange(10))
+    assert len(cols) == 117 and cols[0] == "id" and train.target_column not in cols
+
+
+def test_feature_selection_uses_training_rows_only(synthetic):
+    train, _ = synthetic
+    cfg = build_config(Config, PRESETS, "medium")
+    valid = validation_mask(cfg, train)
+    corrupted = train.frame.copy()
+    # make a useless column look perfect on the validation rows only: it must not be chosen
+    corrupted.loc[valid, "wearing_mask_d1"] = corrupted.loc[valid, train.target_column] * 1000
+    train_bad = type(train)(train.path, corrupted, train.states, train.features, train.n_days, True)
+    cols = input_columns(cfg, train_bad, np.flatnonzero(~valid))
+    assert "wearing_mask_d1" not in cols and "tested_positive_d4" in cols
+
+
+def test_scaler_is_fitted_on_training_rows():
+    x = np.array([[0.0, 1.0], [2.0, 1.0], [100.0, 1.0]])
+    s = Standardizer(x[:2])
+    np.testing.assert_allclose(s(x[:2]), [[-1.0, 0.0], [1.0, 0.0]])
+
+
+def test_strong_learns_the_synthetic_signal(synthetic):
+    train, _ = synthetic
+    cfg = build_config(Config, PRESETS, "strong", n_epochs=150, early_stop=30)
+    run = train_ensemble(cfg, train)
+    refs = reference_scores(train, run.valid_mask, run.columns)
+    # a trained net must be far better than predicting the mean, and close to ridge
+    variance = run.valid_true.var()
+    assert run.valid_mse < 0.1 * variance
+    assert run.valid_mse < 1.5 * refs["ridge"]
+    assert run.valid_mse == pytest.approx(np.mean((run.valid_pred - run.valid_true) ** 2))
+
+
+@pytest.mark.notebook
+def test_notebook_smoke_run(tmp_path):
+    import papermill as pm
+
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                        cwd=str(REPO_ROOT), progress_bar=False,
+                        parameters={"preset": "boss", "smoke": True, "data_source": "synthetic",
+                                    "out_dir": str(tmp_path)})
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["data"] == "synthetic" and metrics["preset"] == "boss"
+    assert len(metrics["seeds"]) == 5 and np.isfinite(metrics["value"])
+    assert validate_submission(tmp_path / "pred.csv", "hw1", n_rows=37 * 4) == 37 * 4
+    for plot in ("learning_curves.png", "pred_vs_true.png"):
+        assert (tmp_path / plot).stat().st_size > 1000
+
+
+def test_committed_notebooks_carry_no_outputs():
+    for nb_path in REPO_ROOT.glob("*/*.ipynb"):
+        nb = json.loads(nb_path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, nb_path
+        assert "widgets" not in nb["metadata"] and "colab" not in nb["metadata"], nb_path
+
+
+# --- real 2022 files ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_2022():
+    from common.paths import shared_data_dir
+
+    shared = shared_data_dir()
+    if shared is None:
+        pytest.skip("real course data not present (../shared/data is only in the maintainers' checkout)")
+    folder = shared / "hw1_covid_2022"
+    return load_covid(folder / "covid.train.csv", folder / "covid.test.csv")
+
+
+def test_real_boss_beats_ridge_and_persistence_on_time_holdout(real_2022):
+    train, _ = real_2022
+    run = train_ensemble(build_config(Config, PRESETS, "boss"), train)
+    refs = reference_scores(train, run.valid_mask, run.columns)
+    assert run.valid_mse < refs["ridge"] < refs["persistence"]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("year, train_file, test_file", [
+    ("2022", "covid.train.csv", "covid.test.csv"),
+    ("2021", "covid.train.csv", "covid.test.csv"),
+    ("2023", "covid_train.csv", "covid_test.csv"),
+])
+def test_notebook_on_real_layouts_writes_a_valid_submission(shared_data, tmp_path, year, train_file, test_file):
+    import papermill as pm
+
+    folder = shared_data / f"hw1_covid_{year}"
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                        cwd=str(REPO_ROOT), progress_bar=False,
+                        parameters={"preset": "strong", "smoke": True, "data_source": str(folder),
+                                    "train_file": train_file, "test_file": test_file,
+                                    "out_dir": str(tmp_path)})
+    n_test = len(load_covid(folder / train_file, folder / test_file)[1].frame)
+    assert validate_submission(tmp_path / "pred.csv", "hw1", n_rows=n_test) == n_test
+    assert json.loads((tmp_path / "metrics.json").read_text())["data"] == "real"
