@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/RESULTS_hw1.md")
     args = parser.parse_args()
+    torch.set_num_threads(1)  # as the notebook does on CPU: tiny nets run fastest on one thread
     folder = Path(args.data) if args.data else real_data_dir("hw1")
     if folder is None:
         raise SystemExit("real HW1 data not found: python -m common.data fetch hw1, or --data DIR")

@@ -24,3 +24,10 @@ def _isolated_data_root(tmp_path_factory, monkeypatch):
     root = tmp_path_factory.getbasetemp() / "data-root"
     monkeypatch.setenv("ML2022_DATA_DIR", str(root))
     return root
+
+
+def pytest_configure(config):
+    # The suite's models are small: one thread avoids oversubscribing a 2-core CI machine.
+    import torch
+
+    torch.set_num_threads(1)
