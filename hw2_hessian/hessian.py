@@ -119,9 +119,11 @@ def minimum_ratio(model: nn.Module, x: torch.Tensor, dtype: torch.dtype | None =
     The block is PSD with rank <= N, so all but <= N of its eigenvalues are zero up to round-off:
     the result mostly counts the signs of round-off (float32 by default, as the official code).
     """
+    if dtype is not None:  # build the blocks in that precision, not just their eigenvalues
+        model, x = copy.deepcopy(model).to(dtype), x.to(dtype)
     ratios = []
     for h in gauss_newton_blocks(model, x):
-        eig = symmetric_eigenvalues(h.detach() if dtype is None else h.detach().to(dtype))
+        eig = symmetric_eigenvalues(h)
         ratios.append(int((eig > 0).sum()) / len(eig))
     return float(np.mean(ratios))
 
@@ -234,6 +236,25 @@ class LanczosResult:
     values: torch.Tensor
     vectors: torch.Tensor | None
     n_matvec: int
+    alphas: list[float]
+    betas: list[float]
+
+    def extremes_per_step(self) -> tuple[np.ndarray, np.ndarray]:
+        """(smallest, largest) Ritz value after each step k = 1..n_matvec, [n_matvec] each."""
+        lo, hi = [], []
+        for k in range(1, self.n_matvec + 1):
+            theta = torch.linalg.eigvalsh(_tridiagonal(self.alphas[:k], self.betas[:k - 1]))
+            lo.append(float(theta[0]))
+            hi.append(float(theta[-1]))
+        return np.array(lo), np.array(hi)
+
+
+def _tridiagonal(alphas: Sequence[float], betas: Sequence[float]) -> torch.Tensor:
+    t = torch.diag(torch.tensor(alphas, dtype=torch.float64))
+    if len(betas):
+        off = torch.tensor(betas, dtype=torch.float64)
+        t += torch.diag(off, 1) + torch.diag(off, -1)
+    return t
 
 
 def lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], n: int, m: int = 60, *,
@@ -266,13 +287,10 @@ def lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], n: int, m: int = 60,
             break
         betas.append(beta)
         q = w / beta
-    t = torch.diag(torch.tensor(alphas, dtype=torch.float64))
-    if betas:
-        off = torch.tensor(betas[:len(alphas) - 1], dtype=torch.float64)
-        t += torch.diag(off, 1) + torch.diag(off, -1)
-    theta, s = torch.linalg.eigh(t)
+    betas = betas[:len(alphas) - 1]
+    theta, s = torch.linalg.eigh(_tridiagonal(alphas, betas))
     vecs = basis[:len(alphas)].T.double() @ s if vectors else None
-    return LanczosResult(theta, vecs, len(alphas))
+    return LanczosResult(theta, vecs, len(alphas), alphas, betas)
 
 
 def eigsh_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], n: int, k: int = 1,
