@@ -132,8 +132,9 @@ def symmetric_eigenvalues(h: torch.Tensor) -> np.ndarray:
     """Eigenvalues of a symmetric [n, n] matrix (lower triangle read) with LAPACK ``?syev``, the
     routine behind the removed ``torch.symeig``, in h's precision.
 
-    Not ``torch.linalg.eigvalsh`` (``?syevd``): on these rank-6 float32 blocks it can stop with
-    "failed to converge" (it does on entry 2 of the real file).
+    Not ``torch.linalg.eigvalsh`` (``?syevd``): on these rank-deficient float32 blocks it can
+    stop with "failed to converge" (it does on one of the real file's entries; which one depends
+    on the thread count).
     """
     from scipy.linalg import eigh
 
@@ -183,14 +184,19 @@ def exact_hessian(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     g = torch.autograd.grad(loss(m, x.to(dtype), y.to(dtype)), params, create_graph=True)
     g = torch.cat([t.reshape(-1) for t in g])
     n = g.numel()
-    rows = []
+    hess = torch.zeros(n, n, dtype=dtype)
     for start in range(0, n, chunk):
-        seeds = torch.eye(n, dtype=dtype)[start:start + chunk]
+        rows = torch.arange(start, min(start + chunk, n))
+        seeds = torch.zeros(len(rows), n, dtype=dtype)
+        seeds[torch.arange(len(rows)), rows] = 1  # the unit vectors e_start .. e_(start+chunk-1)
         hs = torch.autograd.grad(g, params, grad_outputs=seeds, retain_graph=True,
                                  is_grads_batched=True, allow_unused=True)
-        rows.append(torch.cat([torch.zeros(len(seeds), p.numel(), dtype=dtype) if h is None
-                               else h.reshape(len(seeds), -1) for h, p in zip(hs, params)], 1))
-    return torch.cat(rows)
+        col = 0
+        for h, p in zip(hs, params):
+            if h is not None:  # None: g does not depend on p (e.g. a last-layer bias)
+                hess[rows, col:col + p.numel()] = h.reshape(len(rows), -1)
+            col += p.numel()
+    return hess
 
 
 def hessian_verdict(grad_norm: float, eigenvalues: torch.Tensor, rtol: float = EIG_RTOL) -> str:
@@ -356,6 +362,46 @@ def analyse(ckpt: SincCheckpoint, index: int = -1) -> tuple[EntryReport, torch.T
         n_positive=n_positive(evals), n_params=len(evals),
         hessian_verdict=hessian_verdict(grad, evals))
     return report, evals, evecs
+
+
+@dataclass
+class AffineRegime:
+    """The 1-hidden-layer ReLU net on one entry's points, when no ReLU kink lies among them."""
+
+    constant_pattern: bool  # every hidden unit is active on all points or on none
+    n_active: int
+    linear_fit_mse: float  # the lowest loss reachable without moving a kink into the data
+    closed_form_eig: float  # -sqrt(alpha^2 + beta^2), the Hessian's smallest eigenvalue
+    alpha: float  # (2/N) sum_n r_n x_n
+    beta: float  # (2/N) sum_n r_n = dL/d(output bias)
+
+
+def affine_regime(ckpt: SincCheckpoint) -> AffineRegime:
+    """Closed form of the negative curvature of a ``MathRegressor`` checkpoint (float64).
+
+    If no hidden unit changes its ReLU state across the N points, the net is affine on them,
+    f(x) = sum_j v_j (w_j x + c_j) + b. The residual part of the Hessian,
+    (2/N) sum_n r_n d^2 f_n, then only couples each active unit's (w_j, c_j) to its v_j with the
+    same numbers alpha = (2/N) sum r_n x_n and beta = (2/N) sum r_n for every unit; each such 3x3
+    block has eigenvalues +-sqrt(alpha^2 + beta^2) and 0. The Gauss-Newton part has rank <= 2
+    (J_n is affine in x_n) and is PSD, so with >= 3 active units the smallest Hessian eigenvalue
+    is exactly -sqrt(alpha^2 + beta^2). Since beta = dL/db and alpha = (dL/dw_j) / v_j, it
+    vanishes together with the gradient: here negative curvature is a first-order effect of not
+    being at a critical point.
+    """
+    m = ckpt.model(torch.float64)
+    x, y = ckpt.x.double(), ckpt.y.double()
+    z = x @ m.regressor[0].weight.detach().T + m.regressor[0].bias.detach()  # [N, h]
+    active, inactive = (z > 0).all(0), (z <= 0).all(0)
+    with torch.no_grad():
+        r = (m(x) - y).flatten()
+    n = len(r)
+    alpha = float(2 / n * (r * x.flatten()).sum())
+    beta = float(2 / n * r.sum())
+    design = torch.cat([x, torch.ones_like(x)], 1)
+    fit = torch.linalg.lstsq(design, y).solution
+    return AffineRegime(bool((active | inactive).all()), int(active.sum()),
+                        float(((design @ fit - y) ** 2).mean()), -math.hypot(alpha, beta), alpha, beta)
 
 
 def loss_along(model: nn.Module, x: torch.Tensor, y: torch.Tensor, direction: torch.Tensor,

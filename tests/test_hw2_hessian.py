@@ -24,6 +24,7 @@ from common.sinc_checkpoints import (
 )
 from hw2_hessian.hessian import (
     SADDLE,
+    affine_regime,
     analyse,
     course_verdict,
     eigsh_extremes,
@@ -247,6 +248,25 @@ def test_real_minimum_ratio_measures_round_off(real_file):
         ratios.append((minimum_ratio(c.model(), c.x), minimum_ratio(c.model(), c.x, torch.float64)))
     assert all(r32 > 0.4 for r32, _ in ratios)
     assert any(r32 != r64 for r32, r64 in ratios)
+
+
+def test_real_negative_curvature_matches_the_closed_form(real_file):
+    """Entries whose units never change state on their 6 points: the smallest exact eigenvalue
+    is -sqrt(alpha^2 + beta^2) (an independent check of the exact Hessian on real data), and
+    beta is the output-bias gradient."""
+    checked = 0
+    for c in load_checkpoints(real_file):
+        regime = affine_regime(c)
+        if not regime.constant_pattern:
+            continue
+        checked += 1
+        m = c.model(torch.float64)
+        evals = torch.linalg.eigvalsh(exact_hessian(m, c.x.double(), c.y.double()))
+        assert float(evals[0]) == pytest.approx(regime.closed_form_eig, rel=1e-8)
+        assert regime.n_active >= 3
+        grad_b = torch.autograd.grad(mse(m, c.x.double(), c.y.double()), [m.regressor[2].bias])[0]
+        assert float(grad_b) == pytest.approx(regime.beta, rel=1e-10)
+    assert checked == 7
 
 
 def test_real_exact_hessian_sees_negative_curvature(real_file):
