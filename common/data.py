@@ -84,6 +84,19 @@ DATASETS: dict[str, DatasetSpec] = {
             ),
         ),
     ),
+    "hw2_2": DatasetSpec(
+        key="hw2_2",
+        folder="hw2_hessian",
+        description="ML2021Spring HW2-2 Hessian checkpoints (data.pth)",
+        synthetic="common.sinc_checkpoints:write_synthetic",
+        files=(
+            RemoteFile(
+                "data.pth",
+                ("47fea2972f729c7e95088c5e5ca57c248e5196d7670d30be7a4daed8d408a9b9",),
+                (_gdrive("1ym6G7KKNkbsqSnMmnxdQKHO1JBoF0LPR"),),
+            ),
+        ),
+    ),
 }
 
 
