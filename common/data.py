@@ -54,6 +54,8 @@ class DatasetSpec:
     synthetic: str = ""  # "module:function" writing synthetic data: f(out_dir, seed, smoke)
     description: str = ""
     extra_help: str = field(default="", compare=False)
+    # "module:function" fetching the whole set itself (archives): f(spec, root, timeout=, verbose=)
+    fetcher: str = ""
 
 
 def _gdrive(file_id: str) -> str:
@@ -83,6 +85,26 @@ DATASETS: dict[str, DatasetSpec] = {
                  "https://www.dropbox.com/s/zalbw42lu4nmhr2/covid.test.csv?dl=1"),
             ),
         ),
+    ),
+    "hw4": DatasetSpec(
+        key="hw4",
+        folder="Dataset",
+        description="ML2022Spring HW4 speaker classification (Kaggle ml2022spring-hw4), about 6.9 GB",
+        kaggle="ml2022spring-hw4",
+        synthetic="common.voxceleb:write_synthetic",
+        fetcher="common.voxceleb:fetch_real",
+        # sha256 from ../shared/data/hw4_speaker/ml2022_Dataset_lfs_manifest.tsv
+        files=(
+            RemoteFile("metadata.json",
+                       ("bf4e0aa43e69d735e560d1e471160bbc91f821cee41823df0907412b61c8cf9c",)),
+            RemoteFile("testdata.json",
+                       ("b41c02c44703e70ec5241b63db8ce14b7e88f4d3ec3aeda538233c74322e3378",)),
+            RemoteFile("mapping.json",
+                       ("2f0d158521f5fbc98e03139494b504a8358acdb7d3792ca78fb20f75026c4308",)),
+        ),
+        extra_help=("download the four Dataset.tar.gz.part* files (6.9 GB) of the GitHub release "
+                    "MachineLearningHW/ML_HW4_Dataset, `cat Dataset.tar.gz.part* | tar xz`, and "
+                    "put the Dataset/ folder there"),
     ),
 }
 
@@ -232,6 +254,10 @@ def fetch(key: str, root: str | os.PathLike | None = None, timeout: float = 15.0
     cannot be obtained from any mirror, naming every attempt and what to do by hand.
     """
     spec = DATASETS[key]
+    if spec.fetcher:
+        module, func = spec.fetcher.split(":")
+        return getattr(importlib.import_module(module), func)(spec, Path(root or data_root()),
+                                                             timeout=timeout, verbose=verbose)
     folder = _mkdir(Path(root or data_root()) / spec.folder)
     say = print if verbose else (lambda *a, **k: None)
     todo = []
