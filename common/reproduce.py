@@ -31,6 +31,7 @@ class Homework:
 
 HOMEWORKS: dict[str, Homework] = {
     "hw1": Homework("hw1_covid_regression/hw1_covid_regression.ipynb", "HW1 COVID-19 regression"),
+    "hw4": Homework("hw4_speaker/hw4_speaker.ipynb", "HW4 speaker classification"),
 }
 
 

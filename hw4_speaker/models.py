@@ -67,9 +67,9 @@ PRESETS: dict[str, dict] = {
     "boss": dict(model="conformer", d_model=160, n_heads=4, ffn_dim=640, n_layers=4,
                  segment_len=256, pooling="attention", head="amsoftmax", grad_clip=5.0,
                  total_steps=100000),
-    # CI: the whole notebook in seconds on the smoke synthetic set.
+    # CI: the whole notebook in seconds on the smoke synthetic set (same code paths, narrower).
     "smoke": dict(batch_size=8, segment_len=64, warmup_steps=4, total_steps=20, valid_steps=10,
-                  eval_batch_size=8, ensemble=1),
+                  eval_batch_size=8, ensemble=1, d_model=64, ffn_dim=128),
 }
 
 
