@@ -172,3 +172,33 @@ def test_presets_keep_the_course_values():
             simple.learning_rate) == (70000, 1000, 32, 128, 1e-3)
     assert build_config(M.Config, M.PRESETS, "boss", total_steps=123).total_steps == 123
     assert build_config(M.Config, M.PRESETS, "boss", smoke=True).total_steps == 20 and build_config(M.Config, M.PRESETS, "boss", smoke=True).model == "conformer"
+
+
+def test_interrupted_training_resumes_to_the_same_weights(smoke_set, tmp_path, monkeypatch):
+    """Stop mid-run (after the first validation), resume from the checkpoint: the final
+    weights equal an uninterrupted run's (same crops, dropout and schedule)."""
+    data, store = smoke_set
+    cfg = small("boss", total_steps=8, valid_steps=4, warmup_steps=2, batch_size=4, segment_len=32)
+    full, _ = M.train_model(cfg, data, store, device="cpu", progress=False,
+                            checkpoint_path=tmp_path / "full.pt")
+
+    real = M.speaker_forward
+    calls = []
+
+    def crashing(model, batch):
+        calls.append(model.training)
+        if sum(calls) == 7:  # the 7th training step: mid second pass, after the step-4 checkpoint
+            raise KeyboardInterrupt
+        return real(model, batch)
+
+    monkeypatch.setattr(M, "speaker_forward", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        M.train_model(cfg, data, store, device="cpu", progress=False, checkpoint_path=tmp_path / "cut.pt")
+    calls.clear()
+    monkeypatch.setattr(M, "speaker_forward", lambda model, batch: calls.append(model.training) or real(model, batch))
+    resumed, history = M.train_model(cfg, data, store, device="cpu", progress=False,
+                                     checkpoint_path=tmp_path / "cut.pt", resume=True)
+    assert sum(calls) == 4  # only the second pass was trained again
+    assert len(history.valid_metric) == 2
+    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
