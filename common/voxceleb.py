@@ -174,7 +174,9 @@ class FeatureStore:
                 self.cache[name] = self._load(name)
 
     def _load(self, name: str) -> torch.Tensor:
-        return load_features(self.data.root / name, self.data.n_mels, self.lengths.get(name))
+        # n_mels is always checked; mel_len only by load_dataset(check_features=True), since
+        # metadata lengths only steer bucketing and crops use the tensor's own length.
+        return load_features(self.data.root / name, self.data.n_mels)
 
     def __getitem__(self, name: str) -> torch.Tensor:
         mel = self.cache.get(name)
@@ -227,8 +229,9 @@ class CropDataset(Dataset):
         return len(self.items)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        name, length, label = self.items[i]
+        name, _, label = self.items[i]
         mel = self.store[name]
+        length = mel.shape[0]
         if length > self.segment_len:
             start = int(torch.randint(0, length - self.segment_len + 1, ()).item())
             mel = mel[start:start + self.segment_len]
