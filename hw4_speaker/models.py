@@ -261,6 +261,11 @@ class SpeakerClassifier(nn.Module):
 
     def embed(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Utterance embeddings ``[B, d_model]``."""
+        if x.dim() != 3 or x.shape[-1] != self.prenet.in_features:
+            raise ValueError(f"expected batch-first x [B, T, {self.prenet.in_features}], got {tuple(x.shape)}")
+        if mask is not None and mask.shape != x.shape[:2]:
+            raise ValueError(f"mask {tuple(mask.shape)} does not match x [B, T] = {tuple(x.shape[:2])} "
+                             "(a time-first tensor?)")
         mask = full_mask(x) if mask is None else mask
         h = self.prenet(x)
         for layer in self.encoder:

@@ -202,3 +202,12 @@ def test_interrupted_training_resumes_to_the_same_weights(smoke_set, tmp_path, m
     assert len(history.valid_metric) == 2
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_time_first_input_is_refused():
+    model = M.build_model(small("strong"), 5)
+    x, mask = vc.pad_batch([torch.randn(7, 40), torch.randn(4, 40)])
+    with pytest.raises(ValueError, match="time-first"):
+        model(x.transpose(0, 1), mask)
+    with pytest.raises(ValueError, match="batch-first"):
+        model(torch.randn(7, 40))
