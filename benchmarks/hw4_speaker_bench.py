@@ -100,6 +100,7 @@ def main() -> int:
                         default=["simple", "medium", "strong", "boss", "boss:pooling=mean"])
     parser.add_argument("--mem-gb", type=float, default=6.0, help="address-space cap per run")
     parser.add_argument("--out", default=None, help="markdown file for the results")
+    parser.add_argument("--append", action="store_true", help="append to --out (a second run)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -126,6 +127,7 @@ def main() -> int:
 
     r0 = rows[0]
     lines = [
+        "## A second run: " + ", ".join(args.variants) if args.append else
         "# HW4 speaker classification: benchmarks (synthetic data, CPU)", "",
         f"Command: `{command}`", "",
         f"Machine: {machine()}. The machine was shared with other jobs during the run "
@@ -166,7 +168,10 @@ def main() -> int:
     if args.out:
         from common.io import atomic_open
 
-        with atomic_open(REPO / args.out if not Path(args.out).is_absolute() else args.out) as f:
+        path = REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)
+        if args.append and path.exists():
+            text = path.read_text() + "\n" + text.replace("\n## ", "\n### ")
+        with atomic_open(path) as f:
             f.write(text)
     print(text)
     return 0
