@@ -54,7 +54,8 @@ class DatasetSpec:
     synthetic: str = ""  # "module:function" writing synthetic data: f(out_dir, seed, smoke)
     description: str = ""
     extra_help: str = field(default="", compare=False)
-    # "module:function" fetching the whole set itself (archives): f(spec, root, timeout=, verbose=)
+    # "module:function" fetching the whole set itself (archives):
+    # f(spec, root, timeout=, verbose=, error_type=FetchError, manual_help=_manual_help)
     fetcher: str = ""
 
 
@@ -90,7 +91,6 @@ DATASETS: dict[str, DatasetSpec] = {
         key="hw4",
         folder="Dataset",
         description="ML2022Spring HW4 speaker classification (Kaggle ml2022spring-hw4), about 6.9 GB",
-        kaggle="ml2022spring-hw4",
         synthetic="common.voxceleb:write_synthetic",
         fetcher="common.voxceleb:fetch_real",
         # sha256 from ../shared/data/hw4_speaker/ml2022_Dataset_lfs_manifest.tsv
@@ -104,7 +104,8 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         extra_help=("download the four Dataset.tar.gz.part* files (6.9 GB) of the GitHub release "
                     "MachineLearningHW/ML_HW4_Dataset, `cat Dataset.tar.gz.part* | tar xz`, and "
-                    "put the Dataset/ folder there"),
+                    "put the Dataset/ folder there (or `kaggle competitions download -c "
+                    "ml2022spring-hw4` and unzip it there);"),
     ),
 }
 
@@ -256,8 +257,11 @@ def fetch(key: str, root: str | os.PathLike | None = None, timeout: float = 15.0
     spec = DATASETS[key]
     if spec.fetcher:
         module, func = spec.fetcher.split(":")
-        return getattr(importlib.import_module(module), func)(spec, Path(root or data_root()),
-                                                             timeout=timeout, verbose=verbose)
+        # the error type is passed in: under `python -m common.data` this module is __main__,
+        # and an import of common.data would define a second FetchError that main() misses
+        return getattr(importlib.import_module(module), func)(
+            spec, Path(root or data_root()), timeout=timeout, verbose=verbose,
+            error_type=FetchError, manual_help=_manual_help)
     folder = _mkdir(Path(root or data_root()) / spec.folder)
     say = print if verbose else (lambda *a, **k: None)
     todo = []

@@ -379,19 +379,25 @@ class _ChainedResponses(io.RawIOBase):
 
 
 def fetch_real(spec: Any, root: Path, timeout: float = 15.0, verbose: bool = True,
-               urls: Sequence[str] = PART_URLS) -> Path:
+               urls: Sequence[str] = PART_URLS, error_type: type[Exception] | None = None,
+               manual_help: Callable[..., str] | None = None) -> Path:
     """Download and unpack the real ``Dataset/`` (about 6.9 GB) into ``root``; verify the
     three JSON files against the registry's sha256 (and every file against the shared
-    manifest when it is present). Used by ``python -m common.data fetch hw4``."""
-    from common.data import FetchError, _manual_help
+    manifest when it is present). Used by ``python -m common.data fetch hw4``, which passes
+    its ``FetchError`` and help text."""
     from common.paths import shared_data_dir
+
+    if error_type is None or manual_help is None:
+        from common.data import FetchError, _manual_help
+
+        error_type, manual_help = error_type or FetchError, manual_help or _manual_help
 
     say = print if verbose else (lambda *a, **k: None)
     folder = root / spec.folder
     if all((folder / f.name).is_file() for f in spec.files):
         for f in spec.files:
             if _sha256(folder / f.name) not in f.sha256:
-                raise FetchError(f"{folder / f.name}: sha256 is not the real file's; delete or move "
+                raise error_type(f"{folder / f.name}: sha256 is not the real file's; delete or move "
                                  "it and fetch again")
         say(f"ok       {folder}")
         return folder
@@ -400,7 +406,7 @@ def fetch_real(spec: Any, root: Path, timeout: float = 15.0, verbose: bool = Tru
     say(f"HW4 data: {len(urls)} parts, about {DOWNLOAD_GB} GB to download and {DOWNLOAD_GB} GB on disk "
         f"({free_gb:.0f} GB free in {root}); this takes a while.")
     if free_gb < 7.5:
-        raise FetchError(f"{root}: only {free_gb:.1f} GB free, the HW4 Dataset/ needs about 7 GB")
+        raise error_type(f"{root}: only {free_gb:.1f} GB free, the HW4 Dataset/ needs about 7 GB")
     with tempfile.TemporaryDirectory(dir=root, prefix=".fetch-hw4-") as tmp:
         try:
             stream = io.BufferedReader(_ChainedResponses(urls, timeout, say), buffer_size=1 << 20)
@@ -411,20 +417,20 @@ def fetch_real(spec: Any, root: Path, timeout: float = 15.0, verbose: bool = Tru
                         continue  # nothing but plain files inside Dataset/
                     archive.extract(member, tmp, set_attrs=False)
         except (urllib.error.URLError, OSError, tarfile.TarError) as err:
-            raise FetchError(f"Could not download the HW4 data: {getattr(err, 'reason', err)}\n\n"
-                             + _manual_help(spec, folder)) from None
+            raise error_type(f"Could not download the HW4 data: {getattr(err, 'reason', err)}\n\n"
+                             + manual_help(spec, folder)) from None
         got = next((p.parent for p in Path(tmp).rglob("metadata.json")), None)
         if got is None:
-            raise FetchError(f"the archive from {urls[0]} holds no metadata.json")
+            raise error_type(f"the archive from {urls[0]} holds no metadata.json")
         for f in spec.files:
             if not (got / f.name).is_file() or _sha256(got / f.name) not in f.sha256:
-                raise FetchError(f"{got / f.name}: missing or sha256 differs from the real file's")
+                raise error_type(f"{got / f.name}: missing or sha256 differs from the real file's")
         shared = shared_data_dir()
         manifest_path = shared / "hw4_speaker" / MANIFEST_NAME if shared else None
         if manifest_path is not None and manifest_path.is_file():
             problems = verify_manifest(got, read_manifest(manifest_path))
             if problems:
-                raise FetchError(f"{len(problems)} files differ from {manifest_path}: "
+                raise error_type(f"{len(problems)} files differ from {manifest_path}: "
                                  + "; ".join(problems[:5]))
         if folder.exists():
             shutil.rmtree(folder)

@@ -238,3 +238,18 @@ def test_fetch_unpacks_a_split_archive_and_verifies(tmp_path, monkeypatch, smoke
 def test_resolve_falls_back_to_synthetic():
     folder, synthetic = resolve_data_dir("hw4", "auto", seed=0, smoke=True)
     assert synthetic and (folder / "metadata.json").is_file()
+
+
+def test_cli_fetch_reports_the_error(tmp_path, monkeypatch, capsys):
+    from common import data as data_mod
+
+    monkeypatch.setenv("ML2022_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(vc.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 1e12))
+
+    def refuse(*a, **k):
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
+
+    monkeypatch.setattr(vc.urllib.request, "urlopen", refuse)
+    assert data_mod.main(["fetch", "hw4"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Could not download the HW4 data") and "Name or service" in err
