@@ -54,6 +54,9 @@ class DatasetSpec:
     synthetic: str = ""  # "module:function" writing synthetic data: f(out_dir, seed, smoke)
     description: str = ""
     extra_help: str = field(default="", compare=False)
+    # "module:function" fetching the whole set itself (archives): f(spec, root, timeout=, verbose=);
+    # it raises FetchError, with manual_help(spec, folder) in the message
+    fetcher: str = ""
 
 
 def _gdrive(file_id: str) -> str:
@@ -96,6 +99,26 @@ DATASETS: dict[str, DatasetSpec] = {
                 (_gdrive("1ym6G7KKNkbsqSnMmnxdQKHO1JBoF0LPR"),),
             ),
         ),
+    ),
+    "hw4": DatasetSpec(
+        key="hw4",
+        folder="Dataset",
+        description="ML2022Spring HW4 speaker classification (Kaggle ml2022spring-hw4), about 6.9 GB",
+        synthetic="common.voxceleb:write_synthetic",
+        fetcher="common.voxceleb:fetch_real",
+        # sha256 from ../shared/data/hw4_speaker/ml2022_Dataset_lfs_manifest.tsv
+        files=(
+            RemoteFile("metadata.json",
+                       ("bf4e0aa43e69d735e560d1e471160bbc91f821cee41823df0907412b61c8cf9c",)),
+            RemoteFile("testdata.json",
+                       ("b41c02c44703e70ec5241b63db8ce14b7e88f4d3ec3aeda538233c74322e3378",)),
+            RemoteFile("mapping.json",
+                       ("2f0d158521f5fbc98e03139494b504a8358acdb7d3792ca78fb20f75026c4308",)),
+        ),
+        extra_help=("download the four Dataset.tar.gz.part* files (6.9 GB) of the GitHub release "
+                    "MachineLearningHW/ML_HW4_Dataset, `cat Dataset.tar.gz.part* | tar xz`, and "
+                    "put the Dataset/ folder there (or `kaggle competitions download -c "
+                    "ml2022spring-hw4` and unzip it there);"),
     ),
 }
 
@@ -167,11 +190,11 @@ def resolve_data_dir(key: str, source: str = "auto", seed: int = 0, smoke: bool 
         if real is not None:
             return real, False
         if source == "real":
-            raise FileNotFoundError(_manual_help(DATASETS[key]))
+            raise FileNotFoundError(manual_help(DATASETS[key]))
     return synthetic_data_dir(key, seed=seed, smoke=smoke), True
 
 
-def _manual_help(spec: DatasetSpec, target: Path | None = None) -> str:
+def manual_help(spec: DatasetSpec, target: Path | None = None) -> str:
     target = target or data_root() / spec.folder
     lines = [f"The real data for {spec.key} ({spec.description}) is not available.",
              "Do one of:",
@@ -245,6 +268,10 @@ def fetch(key: str, root: str | os.PathLike | None = None, timeout: float = 15.0
     cannot be obtained from any mirror, naming every attempt and what to do by hand.
     """
     spec = DATASETS[key]
+    if spec.fetcher:
+        module, func = spec.fetcher.split(":")
+        return getattr(importlib.import_module(module), func)(
+            spec, Path(root or data_root()), timeout=timeout, verbose=verbose)
     folder = _mkdir(Path(root or data_root()) / spec.folder)
     say = print if verbose else (lambda *a, **k: None)
     todo = []
@@ -277,7 +304,7 @@ def fetch(key: str, root: str | os.PathLike | None = None, timeout: float = 15.0
             failures.append("Kaggle CLI: not configured (pip install kaggle; ~/.kaggle/kaggle.json)")
     if pending:
         raise FetchError("Could not download " + ", ".join(f.name for f in pending) + ":\n  - "
-                         + "\n  - ".join(failures) + "\n\n" + _manual_help(spec, folder))
+                         + "\n  - ".join(failures) + "\n\n" + manual_help(spec, folder))
     return folder
 
 
@@ -303,4 +330,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main: as __main__ this file would define a second FetchError
+    # class, which the fetchers (importing common.data) raise and this main would not catch.
+    from common.data import main as _main
+
+    sys.exit(_main())

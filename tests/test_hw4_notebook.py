@@ -1,0 +1,52 @@
+"""HW4 notebook: committed without outputs; a smoke run on synthetic data writes a valid
+submission (one row per testdata.json entry, in order, speaker names) and metrics.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import nbformat
+import pytest
+
+from common import voxceleb as vc
+from common.data import resolve_data_dir
+from common.paths import REPO_ROOT
+from common.reproduce import HOMEWORKS
+from common.submission import validate_submission
+
+NOTEBOOK = REPO_ROOT / "hw4_speaker" / "hw4_speaker.ipynb"
+
+
+def test_notebook_is_committed_clean_and_registered():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert "colab" not in nb.metadata and "widgets" not in nb.metadata
+    assert HOMEWORKS["hw4"].notebook == "hw4_speaker/hw4_speaker.ipynb"
+
+
+@pytest.mark.notebook
+def test_notebook_smoke_run(tmp_path):
+    import papermill as pm
+
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"), kernel_name="python3",
+                        parameters=dict(smoke=True, out_dir=str(tmp_path), data_source="synthetic"),
+                        cwd=str(REPO_ROOT), progress_bar=False)
+    folder, synthetic = resolve_data_dir("hw4", "synthetic", seed=0, smoke=True)
+    data = vc.load_dataset(folder)
+    ids = [name for name, _ in data.test]
+    assert validate_submission(tmp_path / "submission.csv", "hw4", expected_ids=ids) == len(ids)
+    with open(tmp_path / "submission.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["Id", "Category"]
+    assert [r[0] for r in rows[1:]] == ids  # testdata.json order
+    assert {r[1] for r in rows[1:]} <= set(data.speaker2id)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["data"] == "synthetic" and metrics["preset"] == "boss"
+    assert metrics["metric"] == "valid_accuracy_whole_utterance" and 0 <= metrics["value"] <= 1
+    assert 0 <= metrics["valid_accuracy_128_crop"] <= 1
+    for name in ("learning_curves.png", "validation.png", "data.png", "model0.pt", "checkpoint0.pt"):
+        assert (tmp_path / name).is_file()
