@@ -31,6 +31,7 @@ class Homework:
 
 HOMEWORKS: dict[str, Homework] = {
     "hw1": Homework("hw1_covid_regression/hw1_covid_regression.ipynb", "HW1 COVID-19 regression"),
+    "hw2": Homework("hw2_phoneme/hw2_phoneme.ipynb", "HW2 phoneme classification (libriphone)"),
 }
 
 

@@ -40,7 +40,7 @@ class Config:
     train_ratio: float = 0.8
     split_seed: int = 1337  # the official train/valid shuffle seed (train_val_seed)
     batch_size: int = 512  # frames (mlp) or utterances (birnn) per batch
-    n_epochs: int = 5
+    num_epoch: int = 5
     learning_rate: float = 1e-4
     weight_decay: float = 0.01  # AdamW's default, as in the official sample
     hidden_layers: int = 1
@@ -61,20 +61,20 @@ class Config:
 PRESETS: dict[str, dict[str, Any]] = {
     # The official sample code (public 0.45797 on real data).
     "simple": dict(model="mlp", concat_nframes=1, hidden_layers=1, hidden_dim=256,
-                   learning_rate=1e-4, batch_size=512, n_epochs=5),
+                   learning_rate=1e-4, batch_size=512, num_epoch=5),
     # Wider context and more layers (medium baseline: "concat n frames, add layers").
     "medium": dict(model="mlp", concat_nframes=19, hidden_layers=3, hidden_dim=512,
-                   learning_rate=1e-3, batch_size=512, n_epochs=10),
+                   learning_rate=1e-3, batch_size=512, num_epoch=10),
     # + batch norm + dropout (strong baseline).
     "strong": dict(model="mlp", concat_nframes=19, hidden_layers=4, hidden_dim=1024,
                    batchnorm=True, dropout=0.25, learning_rate=1e-3, batch_size=512,
-                   n_epochs=20, scheduler="cosine"),
+                   num_epoch=20, scheduler="cosine"),
     # Sequence labelling: a BiLSTM over whole utterances (boss baseline), small 5-frame front end.
     "boss": dict(model="birnn", concat_nframes=5, front_dim=256, hidden_layers=3, hidden_dim=256,
-                 rnn="lstm", dropout=0.3, learning_rate=2e-3, batch_size=16, n_epochs=30,
+                 rnn="lstm", dropout=0.3, learning_rate=2e-3, batch_size=16, num_epoch=30,
                  scheduler="cosine", grad_clip=1.0, tune_min_run=True),
     # CI: whatever the preset, one tiny epoch.
-    "smoke": dict(n_epochs=1, hidden_dim=32, front_dim=32, hidden_layers=1),
+    "smoke": dict(num_epoch=1, hidden_dim=32, front_dim=32, hidden_layers=1),
 }
 
 

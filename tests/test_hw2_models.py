@@ -108,7 +108,7 @@ def test_presets_build():
     simple = Config(**{"preset": "simple", **PRESETS["simple"]})
     # the official sample: concat 1, two 256-unit ReLU layers, AdamW 1e-4, batch 512, 5 epochs
     assert (simple.concat_nframes, simple.hidden_dim, simple.learning_rate, simple.batch_size,
-            simple.n_epochs, simple.train_ratio, simple.seed) == (1, 256, 1e-4, 512, 5, 0.8, 0)
+            simple.num_epoch, simple.train_ratio, simple.seed) == (1, 256, 1e-4, 512, 5, 0.8, 0)
     assert sum(isinstance(m, nn.Linear) for m in build_model(simple).modules()) == 3
 
 
