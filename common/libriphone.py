@@ -168,6 +168,7 @@ def load_libriphone(data_dir: str | os.PathLike, split: str = "train",
         # Label counts give every length in advance: one exact allocation, no concat copy.
         lengths = [len(label_dict[u]) for u in ids]
         feats = torch.empty(sum(lengths), FEAT_DIM)
+        labels = torch.empty(sum(lengths), dtype=torch.long)
         pos = 0
         for u, n in zip(ids, lengths):
             path = root / "feat" / split / f"{u}.pt"
@@ -176,9 +177,8 @@ def load_libriphone(data_dir: str | os.PathLike, split: str = "train",
                 raise LibriphoneFormatError(
                     f"utterance {u}: {n} labels in train_labels.txt but {len(f)} frames in {path}")
             feats[pos:pos + n] = f
+            labels[pos:pos + n] = torch.from_numpy(label_dict.pop(u))
             pos += n
-        labels = torch.from_numpy(np.concatenate([label_dict[u] for u in ids])) if ids else \
-            torch.empty(0, dtype=torch.long)
     else:
         parts = [load_feature(root / "feat" / split / f"{u}.pt") for u in ids]
         lengths = [len(p) for p in parts]
@@ -559,8 +559,8 @@ def write_synthetic(out_dir: str | os.PathLike, seed: int = 0, smoke: bool = Fal
     with open(out / "train_labels.txt", "w") as lab:
         for split, utt_ids in (("train", train_ids), ("test", test_ids)):
             for u in utt_ids:
-                # Real lengths are roughly uniform over 139..998 frames (mean ~617).
-                n = int(rng.integers(min_len, max_len + 1))
+                # Real lengths span 139..998 frames with mean ~617 (2,644,158 / 4,286).
+                n = min_len + int(round((max_len - min_len) * rng.beta(1.25, 1.0)))
                 x, y = synthetic_utterance(n, lang, rng)
                 torch.save(torch.from_numpy(x), out / "feat" / split / f"{u}.pt")
                 if split == "train":
