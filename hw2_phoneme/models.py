@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from common.libriphone import (
     FEAT_DIM,
@@ -117,13 +116,49 @@ def _edge_windows(x: torch.Tensor, lengths: torch.Tensor, concat_nframes: int) -
     return x[rows, pos].reshape(b, t, concat_nframes * d)
 
 
+class BiRNN(nn.Module):
+    """A multi-layer bidirectional LSTM/GRU on padded batches ``[B, T, D]`` + lengths ``[B]`` ->
+    ``[B, T, 2 * hidden_dim]``, exact for every real frame without packing.
+
+    Why not ``pack_padded_sequence``: on CPU (torch 2.x) the backward pass of a packed LSTM is
+    ~50x slower than the padded one (72 s vs 1.5 s for 16 x 600 frames, 3 layers of 256; see
+    benchmarks/RESULTS_hw2.md). Instead each layer runs a forward RNN on the padded batch (padding
+    comes after the real frames, so it cannot reach them) and a backward RNN on each utterance
+    reversed *within its own length* (padding again stays at the end), then un-reverses.
+    Parameters and dropout placement are those of ``nn.LSTM(..., bidirectional=True)``.
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int, num_layers: int = 3, rnn: str = "lstm",
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn]
+        dims = [input_dim] + [2 * hidden_dim] * (num_layers - 1)
+        self.fwd = nn.ModuleList(cell(d, hidden_dim, batch_first=True) for d in dims)
+        self.bwd = nn.ModuleList(cell(d, hidden_dim, batch_first=True) for d in dims)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        t = torch.arange(x.shape[1], device=x.device)[None, :]
+        n = lengths.to(x.device)[:, None]
+        rev = torch.where(t < n, n - 1 - t, t)[:, :, None]  # per-utterance time reversal [B, T, 1]
+        h = x
+        for i, (fwd, bwd) in enumerate(zip(self.fwd, self.bwd)):
+            if i > 0:
+                h = self.dropout(h)
+            out_f, _ = fwd(h)
+            out_b, _ = bwd(h.gather(1, rev.expand(-1, -1, h.shape[2])))
+            out_b = out_b.gather(1, rev.expand(-1, -1, out_b.shape[2]))
+            h = torch.cat([out_f, out_b], dim=2)
+        return h
+
+
 class BiRNNTagger(nn.Module):
     """Labels every frame of whole utterances in one pass.
 
-    ``[B, T, 39]`` padded features + lengths ``[B]`` -> logits ``[B, T, 41]`` (padding rows are
-    garbage-free zeros from the packed RNN but must be masked out by the caller). Optional
-    front end: a linear layer over each frame's ``concat_nframes`` window (edge-replicated).
-    Packed sequences make the result of each utterance independent of the others in its batch.
+    ``[B, T, 39]`` padded features + lengths ``[B]`` -> logits ``[B, T, 41]`` (rows past an
+    utterance's length are meaningless and must be masked out by the caller). Optional front
+    end: a linear layer over each frame's ``concat_nframes`` window (edge-replicated). Each
+    utterance's result is independent of the others in its batch (see :class:`BiRNN`).
     """
 
     def __init__(self, input_dim: int = FEAT_DIM, concat_nframes: int = 1, front_dim: int = 256,
@@ -138,19 +173,14 @@ class BiRNNTagger(nn.Module):
             in_dim = front_dim
         else:
             self.front = nn.Identity()
-        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn]
-        self.rnn = cell(in_dim, hidden_dim, num_layers=hidden_layers, batch_first=True,
-                        bidirectional=True, dropout=dropout if hidden_layers > 1 else 0.0)
+        self.rnn = BiRNN(in_dim, hidden_dim, hidden_layers, rnn,
+                         dropout if hidden_layers > 1 else 0.0)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden_dim, N_CLASSES))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.concat_nframes > 1:
             x = _edge_windows(x, lengths, self.concat_nframes)
-        h = self.front(x)
-        packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return self.head(out)
+        return self.head(self.rnn(self.front(x), lengths))
 
 
 class WindowBiRNN(nn.Module):
@@ -166,8 +196,8 @@ class WindowBiRNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         seq = x.view(b, self.concat_nframes, FEAT_DIM)
-        h = self.tagger.front(seq)
-        out, _ = self.tagger.rnn(h)
+        lengths = torch.full((b,), self.concat_nframes, dtype=torch.long)
+        out = self.tagger.rnn(self.tagger.front(seq), lengths)
         return self.tagger.head(out[:, self.concat_nframes // 2])
 
 

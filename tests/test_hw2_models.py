@@ -175,3 +175,28 @@ def test_per_class_accuracy():
     acc = per_class_accuracy(y, p)
     assert acc[0] == 0.5 and acc[1] == pytest.approx(2 / 3) and acc[5] == 1.0
     assert np.isnan(acc[2])
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+def test_birnn_equals_packed_torch_rnn(rnn):
+    """BiRNN (padded, per-utterance reversal) == nn.LSTM/GRU(bidirectional) on packed sequences
+    with the same weights, on every real frame (float32, 1e-6)."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from hw2_phoneme.models import BiRNN
+
+    torch.manual_seed(0)
+    ours = BiRNN(8, 6, num_layers=2, rnn=rnn).eval()
+    ref = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn](8, 6, num_layers=2, batch_first=True,
+                                                bidirectional=True).eval()
+    with torch.no_grad():
+        for layer in range(2):
+            for suffix, mod in (("", ours.fwd[layer]), ("_reverse", ours.bwd[layer])):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(ref, f"{name}_l{layer}{suffix}").copy_(getattr(mod, f"{name}_l0"))
+        x, lengths = torch.randn(3, 10, 8), torch.tensor([10, 4, 7])
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        expected, _ = pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=10)
+        got = ours(x, lengths)
+    mask = torch.arange(10)[None] < lengths[:, None]
+    torch.testing.assert_close(got[mask], expected[mask], rtol=1e-6, atol=1e-6)
