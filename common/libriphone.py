@@ -278,6 +278,11 @@ def fetch_libriphone(spec, folder: Path, timeout: float = 15.0,
             for split_file in sorted(work.rglob("train_split.txt")):
                 try:
                     counts = verify_layout(split_file.parent)
+                    # The split lists have known digests; the rest is checked by its layout.
+                    wrong = [f.name for f in spec.files
+                             if f.sha256 and cd.sha256sum(split_file.parent / f.name) not in f.sha256]
+                    if wrong:
+                        raise LibriphoneFormatError(f"{', '.join(wrong)}: not the official file(s)")
                 except (FileNotFoundError, LibriphoneFormatError) as err:
                     failures.append(f"{origin}: extracted layout is wrong: {err}")
                     continue

@@ -261,3 +261,56 @@ def test_real_features_sequence_batches(shared_data):
     assert "y" not in batches[0]
     windows = list(WindowBatches(data, concat_nframes=5, batch_size=4096))
     assert len(windows[0]) == 1 and sum(len(w[0]) for w in windows) == data.n_frames
+
+
+# ----------------------------------------------------------------------------- fetch (no network)
+
+def _zip_of(folder: Path, archive: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w") as z:  # the Kaggle zip nests libriphone/ folders
+        for p in folder.rglob("*"):
+            if p.is_file():
+                z.write(p, Path("libriphone") / "libriphone" / p.relative_to(folder))
+    return archive
+
+
+def test_fetch_verifies_and_installs_the_zip(smoke_dir, tmp_path, monkeypatch):
+    import dataclasses
+    import shutil
+
+    from common import data as cd
+    from common.libriphone import fetch_libriphone
+
+    archive = _zip_of(smoke_dir, tmp_path / "mirror.zip")
+    monkeypatch.setattr(cd, "_download", lambda url, dest, timeout: shutil.copy(archive, dest))
+    monkeypatch.setattr(cd, "_kaggle_configured", lambda: False)
+    spec = DATASETS["hw2"]
+    folder = tmp_path / "root" / "libriphone"
+    folder.mkdir(parents=True)
+    failures = fetch_libriphone(spec, folder, say=lambda *a: None)
+    assert "not the official" in failures[0]  # synthetic split lists != the official digests
+    assert not (folder / "train_split.txt").exists()
+    digests = {f.name: (cd.sha256sum(smoke_dir / f.name),) for f in spec.files if f.sha256}
+    ok = dataclasses.replace(spec, files=tuple(
+        dataclasses.replace(f, sha256=digests.get(f.name, ())) for f in spec.files))
+    assert fetch_libriphone(ok, folder, say=lambda *a: None) == []
+    assert verify_layout(folder) == verify_layout(smoke_dir)
+
+
+def test_fetch_offline_fails_fast_with_help(tmp_path, monkeypatch):
+    import urllib.error
+
+    from common import data as cd
+
+    calls = []
+
+    def offline(url, dest, timeout):
+        calls.append(url)
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
+
+    monkeypatch.setattr(cd, "_download", offline)
+    monkeypatch.setattr(cd, "_kaggle_configured", lambda: False)
+    with pytest.raises(cd.FetchError, match="(?s)libriphone.zip.*synthetic"):
+        cd.fetch("hw2", root=tmp_path, verbose=False)
+    assert len(calls) == 1  # no network: the other mirrors are not tried
