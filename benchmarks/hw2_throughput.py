@@ -97,7 +97,7 @@ def main() -> int:
     if args.packed_steps:
         packed = PackedTagger(BiRNNTagger(concat_nframes=1, **size), size["hidden_dim"],
                               size["hidden_layers"], size["dropout"])
-        runs["same as the previous-but-one, but nn.LSTM on pack_padded_sequence"] = (
+        runs["1-frame front end, but nn.LSTM(bidirectional=True) on pack_padded_sequence"] = (
             packed, seqs, sequence_forward)
     results = []
     for name, (model, loader, forward) in runs.items():

@@ -120,8 +120,8 @@ class BiRNN(nn.Module):
     """A multi-layer bidirectional LSTM/GRU on padded batches ``[B, T, D]`` + lengths ``[B]`` ->
     ``[B, T, 2 * hidden_dim]``, exact for every real frame without packing.
 
-    Why not ``pack_padded_sequence``: on CPU (torch 2.x) the backward pass of a packed LSTM is
-    ~50x slower than the padded one (72 s vs 1.5 s for 16 x 600 frames, 3 layers of 256; see
+    Why not ``pack_padded_sequence``: on CPU the backward pass of a packed ``nn.LSTM`` is
+    dramatically slower than this padded version (see the throughput table in
     benchmarks/RESULTS_hw2.md). Instead each layer runs a forward RNN on the padded batch (padding
     comes after the real frames, so it cannot reach them) and a backward RNN on each utterance
     reversed *within its own length* (padding again stays at the end), then un-reverses.
