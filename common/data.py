@@ -54,8 +54,8 @@ class DatasetSpec:
     synthetic: str = ""  # "module:function" writing synthetic data: f(out_dir, seed, smoke)
     description: str = ""
     extra_help: str = field(default="", compare=False)
-    # "module:function" fetching the whole set itself (archives): f(spec, root, timeout=, verbose=);
-    # it raises FetchError, with manual_help(spec, folder) in the message
+    # "module:function" fetching an archive of many files instead of file by file:
+    # f(spec, folder, timeout, say) -> failed attempts ([] on success); FetchError for bad files
     fetcher: str = ""
 
 
@@ -119,6 +119,25 @@ DATASETS: dict[str, DatasetSpec] = {
                     "MachineLearningHW/ML_HW4_Dataset, `cat Dataset.tar.gz.part* | tar xz`, and "
                     "put the Dataset/ folder there (or `kaggle competitions download -c "
                     "ml2022spring-hw4` and unzip it there);"),
+    ),
+    "hw2": DatasetSpec(
+        key="hw2",
+        folder="libriphone",
+        description="ML2022Spring HW2 phoneme classification (Kaggle ml2022spring-hw2)",
+        kaggle="ml2022spring-hw2",
+        synthetic="common.libriphone:write_synthetic",
+        fetcher="common.libriphone:fetch_libriphone",
+        extra_help="the official notebook downloads libriphone.zip (GitHub release "
+                   "xraychen/shiny-robot v1.0, Drive, Dropbox); unzip it so that "
+                   "libriphone/feat/train/*.pt exists",
+        files=(
+            RemoteFile("train_split.txt",
+                       ("145aaa826c54f80cff1c1ee788258ec202d454529aa22b7ace07e982921fd7aa",)),
+            RemoteFile("test_split.txt",
+                       ("82f5d89e494cb7512d03f7e9f8ad63cf6ad9b1c77c9dee44b6ed3956b6469c00",)),
+            # No published digest: the fetcher checks the layout (labels vs frames) instead.
+            RemoteFile("train_labels.txt", ()),
+        ),
     ),
 }
 
@@ -268,12 +287,16 @@ def fetch(key: str, root: str | os.PathLike | None = None, timeout: float = 15.0
     cannot be obtained from any mirror, naming every attempt and what to do by hand.
     """
     spec = DATASETS[key]
-    if spec.fetcher:
-        module, func = spec.fetcher.split(":")
-        return getattr(importlib.import_module(module), func)(
-            spec, Path(root or data_root()), timeout=timeout, verbose=verbose)
-    folder = _mkdir(Path(root or data_root()) / spec.folder)
+    folder = _mkdir(Path(root or data_root())) / spec.folder
     say = print if verbose else (lambda *a, **k: None)
+    if spec.fetcher:  # an archive of many files: the data set's own module fetches it
+        module, func = spec.fetcher.split(":")
+        failures = getattr(importlib.import_module(module), func)(spec, folder, timeout, say)
+        if failures:
+            raise FetchError(f"Could not download {spec.key}:\n  - " + "\n  - ".join(failures)
+                             + "\n\n" + manual_help(spec, folder))
+        return folder
+    folder.mkdir(exist_ok=True)
     todo = []
     for f in spec.files:
         path = folder / f.name

@@ -33,6 +33,7 @@ HOMEWORKS: dict[str, Homework] = {
     "hw1": Homework("hw1_covid_regression/hw1_covid_regression.ipynb", "HW1 COVID-19 regression"),
     "hw2_2": Homework("hw2_hessian/hw2_hessian.ipynb", "HW2-2 Hessian: local minimum or saddle point"),
     "hw4": Homework("hw4_speaker/hw4_speaker.ipynb", "HW4 speaker classification"),
+    "hw2": Homework("hw2_phoneme/hw2_phoneme.ipynb", "HW2 phoneme classification (libriphone)"),
 }
 
 

@@ -378,24 +378,23 @@ class _ChainedResponses(io.RawIOBase):
             self.current = None
 
 
-def fetch_real(spec: Any, root: Path, timeout: float = 15.0, verbose: bool = True,
-               urls: Sequence[str] = PART_URLS) -> Path:
-    """Download and unpack the real ``Dataset/`` (about 6.9 GB) into ``root``; verify the
+def fetch_real(spec: Any, folder: Path, timeout: float = 15.0, say: Callable[..., None] = print,
+               urls: Sequence[str] = PART_URLS) -> list[str]:
+    """Download and unpack the real ``Dataset/`` (about 6.9 GB) into ``folder``; verify the
     three JSON files against the registry's sha256 (and every file against the shared
-    manifest when it is present). Used by ``python -m common.data fetch hw4``."""
-    from common.data import FetchError, manual_help
+    manifest when it is present). The fetcher of ``python -m common.data fetch hw4``: returns
+    the failed download attempts ([] on success), raises FetchError for wrong files."""
+    from common.data import FetchError
     from common.paths import shared_data_dir
 
-
-    say = print if verbose else (lambda *a, **k: None)
-    folder = root / spec.folder
+    root = folder.parent
     if all((folder / f.name).is_file() for f in spec.files):
         for f in spec.files:
             if _sha256(folder / f.name) not in f.sha256:
                 raise FetchError(f"{folder / f.name}: sha256 is not the real file's; delete or move "
                                  "it and fetch again")
         say(f"ok       {folder}")
-        return folder
+        return []
     root.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(root).free / 1e9
     say(f"HW4 data: {len(urls)} parts, about {DOWNLOAD_GB} GB to download and {DOWNLOAD_GB} GB on disk "
@@ -412,8 +411,7 @@ def fetch_real(spec: Any, root: Path, timeout: float = 15.0, verbose: bool = Tru
                         continue  # nothing but plain files inside Dataset/
                     archive.extract(member, tmp, set_attrs=False)
         except (urllib.error.URLError, OSError, tarfile.TarError) as err:
-            raise FetchError(f"Could not download the HW4 data: {getattr(err, 'reason', err)}\n\n"
-                             + manual_help(spec, folder)) from None
+            return [f"{urls[0]} (+{len(urls) - 1} parts): {getattr(err, 'reason', err)}"]
         got = next((p.parent for p in Path(tmp).rglob("metadata.json")), None)
         if got is None:
             raise FetchError(f"the archive from {urls[0]} holds no metadata.json")
@@ -431,7 +429,7 @@ def fetch_real(spec: Any, root: Path, timeout: float = 15.0, verbose: bool = Tru
             shutil.rmtree(folder)
         os.replace(got, folder)
     say(f"fetched  {folder}")
-    return folder
+    return []
 
 
 # --------------------------------------------------------------------------- synthetic

@@ -1,0 +1,389 @@
+"""HW2 phoneme classification: config and presets, the frame-window MLP (simple/medium/strong),
+the utterance-level bidirectional RNN (boss), loaders, prediction and label smoothing.
+
+The notebook ``hw2_phoneme.ipynb`` is the narrative; this module is what tests and benchmarks
+import.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from common.libriphone import (
+    FEAT_DIM,
+    N_CLASSES,
+    FlatFeatures,
+    SequenceBatches,
+    WindowBatches,
+)
+from common.train import pair_forward
+
+
+@dataclass
+class Config:
+    """Every knob of a run; names follow the official sample where it has one."""
+
+    preset: str = "simple"
+    smoke: bool = False
+    model: str = "mlp"  # "mlp" (frame windows) | "birnn" (whole utterances)
+    seed: int = 0
+    concat_nframes: int = 1  # odd; frames per window (MLP input, or the BiRNN's front end)
+    train_ratio: float = 0.8
+    split_seed: int = 1337  # the official train/valid shuffle seed (train_val_seed)
+    batch_size: int = 512  # frames (mlp) or utterances (birnn) per batch
+    num_epoch: int = 5
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01  # AdamW's default, as in the official sample
+    hidden_layers: int = 1
+    hidden_dim: int = 256
+    batchnorm: bool = False
+    dropout: float = 0.0
+    rnn: str = "lstm"  # "lstm" | "gru"
+    front_dim: int = 0  # BiRNN front end width (0: none)
+    scheduler: str = "none"  # "none" | "cosine" (per step)
+    early_stop: int | None = None
+    grad_clip: float | None = None
+    min_run: int = 1  # post-processing: merge label runs shorter than this (1 = off)
+    tune_min_run: bool = False  # choose min_run in 1..6 on the validation split
+    max_train_utts: int | None = None  # use only this many training utterances (quick runs)
+    eval_batch_size: int = 4096
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The official sample code (public 0.45797 on real data).
+    "simple": dict(model="mlp", concat_nframes=1, hidden_layers=1, hidden_dim=256,
+                   learning_rate=1e-4, batch_size=512, num_epoch=5),
+    # Wider context and more layers (medium baseline: "concat n frames, add layers").
+    "medium": dict(model="mlp", concat_nframes=19, hidden_layers=3, hidden_dim=512,
+                   learning_rate=1e-3, batch_size=512, num_epoch=10),
+    # + batch norm + dropout (strong baseline).
+    "strong": dict(model="mlp", concat_nframes=19, hidden_layers=4, hidden_dim=1024,
+                   batchnorm=True, dropout=0.25, learning_rate=1e-3, batch_size=512,
+                   num_epoch=20, scheduler="cosine"),
+    # Sequence labelling: a BiLSTM over whole utterances (boss baseline), small 5-frame front end.
+    "boss": dict(model="birnn", concat_nframes=5, front_dim=256, hidden_layers=3, hidden_dim=256,
+                 rnn="lstm", dropout=0.3, learning_rate=2e-3, batch_size=16, num_epoch=30,
+                 scheduler="cosine", grad_clip=1.0, tune_min_run=True),
+    # CI: whatever the preset, one tiny epoch.
+    "smoke": dict(num_epoch=1, hidden_dim=32, front_dim=32, hidden_layers=1),
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Models
+# ------------------------------------------------------------------------------------------
+
+class FrameMLP(nn.Module):
+    """The official classifier: (Linear -> [BatchNorm] -> ReLU -> [Dropout]) x (hidden_layers + 1)
+    -> Linear. Input [B, concat_nframes * 39] -> logits [B, 41]."""
+
+    def __init__(self, input_dim: int, hidden_layers: int = 1, hidden_dim: int = 256,
+                 batchnorm: bool = False, dropout: float = 0.0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(hidden_layers + 1):
+            layers.append(nn.Linear(input_dim if i == 0 else hidden_dim, hidden_dim))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(hidden_dim))
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        layers.append(nn.Linear(hidden_dim, N_CLASSES))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _edge_windows(x: torch.Tensor, lengths: torch.Tensor, concat_nframes: int) -> torch.Tensor:
+    """[B, T, D] padded -> [B, T, concat_nframes * D], each frame's window with the edge frames of
+    its own utterance replicated (the official concat_feat), never reading padding."""
+    b, t, d = x.shape
+    k = concat_nframes // 2
+    shifts = torch.arange(-k, k + 1, device=x.device)
+    pos = torch.arange(t, device=x.device)[:, None] + shifts[None, :]  # [T, n]
+    last = (lengths.to(x.device) - 1).clamp(min=0)[:, None, None]  # [B, 1, 1]
+    pos = torch.minimum(pos.clamp(min=0)[None], last)  # [B, T, n]
+    rows = torch.arange(b, device=x.device)[:, None, None]
+    return x[rows, pos].reshape(b, t, concat_nframes * d)
+
+
+class BiRNN(nn.Module):
+    """A multi-layer bidirectional LSTM/GRU on padded batches ``[B, T, D]`` + lengths ``[B]`` ->
+    ``[B, T, 2 * hidden_dim]``, exact for every real frame without packing.
+
+    Why not ``pack_padded_sequence``: on CPU the backward pass of a packed ``nn.LSTM`` is
+    dramatically slower than this padded version (see the throughput table in
+    benchmarks/RESULTS_hw2.md). Instead each layer runs a forward RNN on the padded batch (padding
+    comes after the real frames, so it cannot reach them) and a backward RNN on each utterance
+    reversed *within its own length* (padding again stays at the end), then un-reverses.
+    Parameters and dropout placement are those of ``nn.LSTM(..., bidirectional=True)``.
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int, num_layers: int = 3, rnn: str = "lstm",
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn]
+        dims = [input_dim] + [2 * hidden_dim] * (num_layers - 1)
+        self.fwd = nn.ModuleList(cell(d, hidden_dim, batch_first=True) for d in dims)
+        self.bwd = nn.ModuleList(cell(d, hidden_dim, batch_first=True) for d in dims)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        t = torch.arange(x.shape[1], device=x.device)[None, :]
+        n = lengths.to(x.device)[:, None]
+        rev = torch.where(t < n, n - 1 - t, t)[:, :, None]  # per-utterance time reversal [B, T, 1]
+        h = x
+        for i, (fwd, bwd) in enumerate(zip(self.fwd, self.bwd)):
+            if i > 0:
+                h = self.dropout(h)
+            out_f, _ = fwd(h)
+            out_b, _ = bwd(h.gather(1, rev.expand(-1, -1, h.shape[2])))
+            out_b = out_b.gather(1, rev.expand(-1, -1, out_b.shape[2]))
+            h = torch.cat([out_f, out_b], dim=2)
+        return h
+
+
+class BiRNNTagger(nn.Module):
+    """Labels every frame of whole utterances in one pass.
+
+    ``[B, T, 39]`` padded features + lengths ``[B]`` -> logits ``[B, T, 41]`` (rows past an
+    utterance's length are meaningless and must be masked out by the caller). Optional front
+    end: a linear layer over each frame's ``concat_nframes`` window (edge-replicated). Each
+    utterance's result is independent of the others in its batch (see :class:`BiRNN`).
+    """
+
+    def __init__(self, input_dim: int = FEAT_DIM, concat_nframes: int = 1, front_dim: int = 256,
+                 hidden_dim: int = 256, hidden_layers: int = 3, rnn: str = "lstm",
+                 dropout: float = 0.3) -> None:
+        super().__init__()
+        self.concat_nframes = concat_nframes
+        in_dim = input_dim * concat_nframes
+        if front_dim > 0:
+            self.front = nn.Sequential(nn.Linear(in_dim, front_dim), nn.LayerNorm(front_dim),
+                                       nn.ReLU(), nn.Dropout(dropout))
+            in_dim = front_dim
+        else:
+            self.front = nn.Identity()
+        self.rnn = BiRNN(in_dim, hidden_dim, hidden_layers, rnn,
+                         dropout if hidden_layers > 1 else 0.0)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden_dim, N_CLASSES))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.concat_nframes > 1:
+            x = _edge_windows(x, lengths, self.concat_nframes)
+        return self.head(self.rnn(self.front(x), lengths))
+
+
+class WindowBiRNN(nn.Module):
+    """The popular boss recipe, for the throughput benchmark: the same front end + BiRNN + head
+    as :class:`BiRNNTagger`, run over each frame's own ``concat_nframes``-frame window
+    ``[B, n * 39]``, reading only the centre output: logits ``[B, 41]``."""
+
+    def __init__(self, concat_nframes: int = 61, **kwargs: Any) -> None:
+        super().__init__()
+        self.concat_nframes = concat_nframes
+        self.tagger = BiRNNTagger(concat_nframes=1, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.shape[0]
+        seq = x.view(b, self.concat_nframes, FEAT_DIM)
+        lengths = torch.full((b,), self.concat_nframes, dtype=torch.long)
+        out = self.tagger.rnn(self.tagger.front(seq), lengths)
+        return self.tagger.head(out[:, self.concat_nframes // 2])
+
+
+def sequence_forward(model: nn.Module, batch: dict[str, torch.Tensor]
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fit`` forward for padded utterance batches: the real frames' logits [N, 41] and labels [N]."""
+    logits = model(batch["x"], batch["lengths"])
+    mask = batch["mask"]
+    return logits[mask], batch["y"][mask]
+
+
+def build_model(cfg: Config) -> nn.Module:
+    if cfg.model == "mlp":
+        return FrameMLP(FEAT_DIM * cfg.concat_nframes, cfg.hidden_layers, cfg.hidden_dim,
+                        cfg.batchnorm, cfg.dropout)
+    if cfg.model == "birnn":
+        return BiRNNTagger(FEAT_DIM, cfg.concat_nframes, cfg.front_dim, cfg.hidden_dim,
+                           cfg.hidden_layers, cfg.rnn, cfg.dropout)
+    raise ValueError(f"model must be 'mlp' or 'birnn', got {cfg.model!r}")
+
+
+def forward_fn(cfg: Config):
+    return sequence_forward if cfg.model == "birnn" else pair_forward
+
+
+def make_loader(cfg: Config, data: FlatFeatures, utts: Sequence[int] | None, train: bool):
+    """Training (shuffled) or evaluation (in order) batches for ``cfg.model``."""
+    if cfg.model == "birnn":
+        return SequenceBatches(data, utts, batch_size=cfg.batch_size, shuffle=train,
+                               seed=cfg.seed)
+    return WindowBatches(data, utts, concat_nframes=cfg.concat_nframes,
+                         batch_size=cfg.batch_size if train else cfg.eval_batch_size,
+                         shuffle=train, seed=cfg.seed)
+
+
+# ------------------------------------------------------------------------------------------
+# Prediction and post-processing
+# ------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, cfg: Config, data: FlatFeatures,
+                   utts: Sequence[int] | None = None, device: torch.device | str = "cpu"
+                   ) -> torch.Tensor:
+    """float32 [N, 41] logits for every frame of ``utts`` (default all), in utterance order then
+    time order, i.e. exactly the order of the submission rows for the test split."""
+    model.eval().to(device)
+    utts = list(range(len(data))) if utts is None else list(utts)
+    lengths = data.lengths[utts]
+    out = torch.empty(int(lengths.sum()), N_CLASSES)
+    if cfg.model == "birnn":
+        # Where each selected utterance starts in the output.
+        start = dict(zip(utts, (torch.cumsum(lengths, 0) - lengths).tolist()))
+        loader = SequenceBatches(data, utts, batch_size=max(cfg.batch_size, 32))
+        for batch in loader:
+            logits = model(batch["x"].to(device), batch["lengths"]).cpu()
+            for row, (u, n) in enumerate(zip(batch["utt"].tolist(), batch["lengths"].tolist())):
+                out[start[u]:start[u] + n] = logits[row, :n]
+    else:
+        pos = 0
+        for batch in make_loader(cfg, data, utts, train=False):
+            logits = model(batch[0].to(device)).cpu()
+            out[pos:pos + len(logits)] = logits
+            pos += len(logits)
+    return out
+
+
+def merge_short_runs(labels: np.ndarray, min_run: int) -> np.ndarray:
+    """Smooth one utterance's frame labels [T]: every run shorter than ``min_run`` frames is
+    relabelled as its longer neighbouring run (left on ties), shortest runs first, until none is
+    left (or one run remains). ``min_run <= 1`` returns a copy."""
+    labels = np.asarray(labels)
+    if min_run <= 1 or labels.size == 0:
+        return labels.copy()
+    change = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.r_[0, change]
+    values = labels[starts].tolist()
+    runs = np.diff(np.r_[starts, labels.size]).tolist()
+    while len(runs) > 1:
+        i = int(np.argmin(runs))
+        if runs[i] >= min_run:
+            break
+        left = runs[i - 1] if i > 0 else -1
+        right = runs[i + 1] if i + 1 < len(runs) else -1
+        j = i - 1 if left >= right else i + 1
+        runs[j] += runs[i]
+        del runs[i], values[i]
+        # Merging may make two neighbours equal: join them.
+        k = i - 1  # the merged run and its other neighbour now sit at k and k + 1
+        if 0 <= k < len(runs) - 1 and values[k] == values[k + 1]:
+            runs[k] += runs[k + 1]
+            del runs[k + 1], values[k + 1]
+    return np.repeat(values, runs).astype(labels.dtype)
+
+
+def smooth_predictions(pred: np.ndarray, lengths: Sequence[int], min_run: int) -> np.ndarray:
+    """:func:`merge_short_runs` applied to each utterance of a flat prediction [N]."""
+    if min_run <= 1:
+        return np.asarray(pred).copy()
+    bounds = np.r_[0, np.cumsum(lengths)]
+    return np.concatenate([merge_short_runs(pred[a:b], min_run)
+                           for a, b in zip(bounds[:-1], bounds[1:])])
+
+
+def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """[41] accuracy (recall) per true class; NaN for classes absent from ``y_true``."""
+    total = np.bincount(y_true, minlength=N_CLASSES).astype(float)
+    correct = np.bincount(y_true[y_true == y_pred], minlength=N_CLASSES)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, correct / total, np.nan)
+
+
+# ------------------------------------------------------------------------------------------
+# The official sample's preprocessing, re-implemented faithfully: the reference for the window
+# equality tests and the memory benchmark. Not used for training.
+# ------------------------------------------------------------------------------------------
+
+def official_shift(x: torch.Tensor, n: int) -> torch.Tensor:
+    """Official ``shift``: rows moved by ``n``, the edge row repeated."""
+    if n < 0:
+        left = x[0].repeat(-n, 1)
+        right = x[:n]
+    elif n > 0:
+        right = x[-1].repeat(n, 1)
+        left = x[n:]
+    else:
+        return x
+    return torch.cat((left, right), dim=0)
+
+
+def official_concat_feat(x: torch.Tensor, concat_n: int) -> torch.Tensor:
+    """Official ``concat_feat``: [T, 39] -> [T, concat_n * 39]."""
+    assert concat_n % 2 == 1  # n must be odd
+    if concat_n < 2:
+        return x
+    seq_len, feature_dim = x.size(0), x.size(1)
+    x = x.repeat(1, concat_n)
+    x = x.view(seq_len, concat_n, feature_dim).permute(1, 0, 2)  # concat_n, seq_len, feature_dim
+    mid = concat_n // 2
+    for r_idx in range(1, mid + 1):
+        x[mid + r_idx, :] = official_shift(x[mid + r_idx], r_idx)
+        x[mid - r_idx, :] = official_shift(x[mid - r_idx], -r_idx)
+    return x.permute(1, 0, 2).view(seq_len, concat_n * feature_dim)
+
+
+def official_preprocess_data(split: str, feat_dir: str, phone_path: str, concat_nframes: int,
+                             train_ratio: float = 0.8, train_val_seed: int = 1337):
+    """Official ``preprocess_data`` (minus prints/tqdm): note the ``torch.empty(3_000_000,
+    39 * concat_nframes)`` per split, the memory problem this homework's users hit. Returns
+    ``(X, y)`` for train/val, ``X`` for test. Reseeds the global ``random`` like the original."""
+    mode = "train" if (split == "train" or split == "val") else "test"
+    label_dict = {}
+    if mode != "test":
+        with open(os.path.join(phone_path, f"{mode}_labels.txt")) as f:
+            for line in f.readlines():
+                line = line.strip("\n").split(" ")
+                label_dict[line[0]] = [int(p) for p in line[1:]]
+    if split == "train" or split == "val":
+        with open(os.path.join(phone_path, "train_split.txt")) as f:
+            usage_list = f.readlines()
+        random.seed(train_val_seed)
+        random.shuffle(usage_list)
+        percent = int(len(usage_list) * train_ratio)
+        usage_list = usage_list[:percent] if split == "train" else usage_list[percent:]
+    elif split == "test":
+        with open(os.path.join(phone_path, "test_split.txt")) as f:
+            usage_list = f.readlines()
+    else:
+        raise ValueError("Invalid 'split' argument for dataset: PhoneDataset!")
+    usage_list = [line.strip("\n") for line in usage_list]
+    max_len = 3000000
+    X = torch.empty(max_len, 39 * concat_nframes)
+    if mode != "test":
+        y = torch.empty(max_len, dtype=torch.long)
+    idx = 0
+    for fname in usage_list:
+        feat = torch.load(os.path.join(feat_dir, mode, f"{fname}.pt"), weights_only=True)
+        cur_len = len(feat)
+        feat = official_concat_feat(feat, concat_nframes)
+        if mode != "test":
+            label = torch.LongTensor(label_dict[fname])
+        X[idx: idx + cur_len, :] = feat
+        if mode != "test":
+            y[idx: idx + cur_len] = label
+        idx += cur_len
+    X = X[:idx, :]
+    if mode != "test":
+        y = y[:idx]
+        return X, y
+    return X

@@ -1,0 +1,202 @@
+"""HW2 models: masking (padded batch == each utterance alone), window front end vs the
+official concat_feat, prediction order and submission size, label smoothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from common.libriphone import SequenceBatches, load_libriphone, pad_utterances, write_synthetic
+from common.submission import validate_submission, write_submission
+from common.train import fit
+from hw2_phoneme.models import (
+    PRESETS,
+    BiRNNTagger,
+    Config,
+    FrameMLP,
+    WindowBiRNN,
+    _edge_windows,
+    build_model,
+    make_loader,
+    merge_short_runs,
+    official_concat_feat,
+    per_class_accuracy,
+    predict_logits,
+    sequence_forward,
+    smooth_predictions,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads run ~10x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def smoke_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("libriphone-smoke")
+    write_synthetic(out, seed=1, smoke=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(smoke_dir):
+    return load_libriphone(smoke_dir, "train")
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+def test_padded_batch_equals_each_utterance_alone(data, rnn):
+    torch.manual_seed(0)
+    model = BiRNNTagger(concat_nframes=5, front_dim=16, hidden_dim=12, hidden_layers=2,
+                        rnn=rnn, dropout=0.3).eval()
+    utts = [3, 0, 17, 8]  # different lengths, not sorted
+    batch = pad_utterances(data, utts)
+    with torch.no_grad():
+        padded = model(batch["x"], batch["lengths"])
+        for row, u in enumerate(utts):
+            alone = model(data.utterance(u)[None], data.lengths[u:u + 1])[0]
+            n = len(alone)
+            # float32, different batch shapes: agreement to 1e-5 (a leak from padding is O(0.1))
+            torch.testing.assert_close(padded[row, :n], alone, rtol=1e-5, atol=1e-5)
+    # sequence_forward scores exactly the real frames, with their labels
+    out, target = sequence_forward(model, batch)
+    assert out.shape == (int(batch["lengths"].sum()), 41)
+    assert torch.equal(target, torch.cat([data.labels[data.offsets[u]:data.offsets[u + 1]] for u in utts]))
+
+
+def test_padding_content_does_not_matter(data):
+    torch.manual_seed(0)
+    model = BiRNNTagger(concat_nframes=3, front_dim=8, hidden_dim=8, hidden_layers=1).eval()
+    batch = pad_utterances(data, [1, 2])
+    x = batch["x"].clone()
+    x[~batch["mask"]] = 1e3  # garbage in the padding
+    with torch.no_grad():
+        a = model(batch["x"], batch["lengths"])[batch["mask"]]
+        b = model(x, batch["lengths"])[batch["mask"]]
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("concat_n", [1, 5, 61])
+def test_edge_windows_equal_official(data, concat_n):
+    utts = [5, 2, 11]
+    batch = pad_utterances(data, utts)
+    win = _edge_windows(batch["x"], batch["lengths"], concat_n)
+    for row, u in enumerate(utts):
+        n = int(data.lengths[u])
+        assert torch.equal(win[row, :n], official_concat_feat(data.utterance(u).clone(), concat_n))
+
+
+def test_window_birnn_shares_the_tagger_size():
+    kw = dict(front_dim=32, hidden_dim=16, hidden_layers=2)
+    window, tagger = WindowBiRNN(concat_nframes=61, **kw), BiRNNTagger(concat_nframes=1, **kw)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(window) == count(tagger)
+    assert window(torch.randn(4, 61 * 39)).shape == (4, 41)
+
+
+def test_presets_build():
+    for name in ("simple", "medium", "strong", "boss"):
+        cfg = Config(**{"preset": name, **PRESETS[name]})
+        model = build_model(cfg)
+        assert isinstance(model, BiRNNTagger if name == "boss" else FrameMLP)
+    simple = Config(**{"preset": "simple", **PRESETS["simple"]})
+    # the official sample: concat 1, two 256-unit ReLU layers, AdamW 1e-4, batch 512, 5 epochs
+    assert (simple.concat_nframes, simple.hidden_dim, simple.learning_rate, simple.batch_size,
+            simple.num_epoch, simple.train_ratio, simple.seed) == (1, 256, 1e-4, 512, 5, 0.8, 0)
+    assert sum(isinstance(m, nn.Linear) for m in build_model(simple).modules()) == 3
+
+
+@pytest.mark.parametrize("preset", ["simple", "boss"])
+def test_predictions_in_submission_order(smoke_dir, data, preset, tmp_path):
+    cfg = Config(**{"preset": preset, **PRESETS[preset], **PRESETS["smoke"]})
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    test = load_libriphone(smoke_dir, "test")
+    logits = predict_logits(model, cfg, test)
+    assert logits.shape == (test.n_frames, 41)
+    with torch.no_grad():  # utterance 3 alone, in time order, lands at its offset
+        a, b = int(test.offsets[3]), int(test.offsets[4])
+        u = test.utterance(3)
+        if preset == "boss":
+            alone = model(u[None], test.lengths[3:4])[0]
+        else:
+            alone = model(official_concat_feat(u.clone(), cfg.concat_nframes))
+        torch.testing.assert_close(logits[a:b], alone, rtol=1e-5, atol=1e-5)
+    path = write_submission(tmp_path / "prediction.csv", "hw2", range(test.n_frames),
+                            logits.argmax(1).tolist())
+    assert validate_submission(path, "hw2", n_rows=test.n_frames) == test.n_frames
+
+
+def test_birnn_learns_on_synthetic(data):
+    """A few epochs of the boss model must beat the majority class clearly (learning works)."""
+    cfg = Config(**{"preset": "boss", **PRESETS["boss"], "hidden_dim": 16, "front_dim": 16,
+                    "hidden_layers": 1, "concat_nframes": 1, "dropout": 0.0})
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    loader = SequenceBatches(data, list(range(24)), batch_size=4, shuffle=True)
+    valid = SequenceBatches(data, list(range(32, 40)), batch_size=8)
+    hist = fit(model, loader, valid, optimizer=torch.optim.AdamW(model.parameters(), lr=2e-2),
+               n_epochs=4, criterion=nn.CrossEntropyLoss(), forward=sequence_forward,
+               metric="accuracy", progress=False, device="cpu")
+    majority = float((data.labels == 0).float().mean())
+    assert hist.best_score > majority + 0.1
+
+
+def test_make_loader_kinds(data):
+    cfg = Config(**{"preset": "medium", **PRESETS["medium"]})
+    x, y = next(iter(make_loader(cfg, data, range(10), train=True)))
+    assert x.shape == (512, 19 * 39) and y.shape == (512,)
+
+
+def test_merge_short_runs():
+    seq = np.array([0, 0, 0, 0, 5, 0, 0, 0, 3, 3, 3, 3, 7, 3, 3, 2, 2, 2, 2])
+    out = merge_short_runs(seq, 2)
+    assert out.tolist() == [0] * 8 + [3] * 7 + [2] * 4  # single-frame blips removed, rejoined
+    assert merge_short_runs(seq, 1).tolist() == seq.tolist()
+    # a short run between two different long runs goes to the longer neighbour
+    assert merge_short_runs(np.array([1, 1, 1, 4, 2, 2, 2, 2]), 2).tolist() == [1] * 3 + [2] * 5
+    assert merge_short_runs(np.array([4, 1, 1, 1]), 3).tolist() == [1] * 4  # edge run
+    assert merge_short_runs(np.array([4, 5]), 3).tolist() in ([4, 4], [5, 5])
+    # applied per utterance: never merges across an utterance boundary
+    flat = np.array([1, 1, 1, 2, 9, 9, 9])
+    assert smooth_predictions(flat, [4, 3], 2).tolist() == [1, 1, 1, 1, 9, 9, 9]
+    assert smooth_predictions(flat, [3, 4], 2).tolist() == [1, 1, 1, 9, 9, 9, 9]
+
+
+def test_per_class_accuracy():
+    y = np.array([0, 0, 1, 1, 1, 5])
+    p = np.array([0, 1, 1, 1, 0, 5])
+    acc = per_class_accuracy(y, p)
+    assert acc[0] == 0.5 and acc[1] == pytest.approx(2 / 3) and acc[5] == 1.0
+    assert np.isnan(acc[2])
+
+
+@pytest.mark.parametrize("rnn", ["lstm", "gru"])
+def test_birnn_equals_packed_torch_rnn(rnn):
+    """BiRNN (padded, per-utterance reversal) == nn.LSTM/GRU(bidirectional) on packed sequences
+    with the same weights, on every real frame (float32, 1e-6)."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from hw2_phoneme.models import BiRNN
+
+    torch.manual_seed(0)
+    ours = BiRNN(8, 6, num_layers=2, rnn=rnn).eval()
+    ref = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn](8, 6, num_layers=2, batch_first=True,
+                                                bidirectional=True).eval()
+    with torch.no_grad():
+        for layer in range(2):
+            for suffix, mod in (("", ours.fwd[layer]), ("_reverse", ours.bwd[layer])):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(ref, f"{name}_l{layer}{suffix}").copy_(getattr(mod, f"{name}_l0"))
+        x, lengths = torch.randn(3, 10, 8), torch.tensor([10, 4, 7])
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        expected, _ = pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=10)
+        got = ours(x, lengths)
+    mask = torch.arange(10)[None] < lengths[:, None]
+    torch.testing.assert_close(got[mask], expected[mask], rtol=1e-6, atol=1e-6)

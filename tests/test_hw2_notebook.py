@@ -1,0 +1,45 @@
+"""Smoke run of the HW2 notebook on synthetic data (papermill), then its artefacts."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from common.libriphone import load_libriphone
+from common.paths import REPO_ROOT
+from common.submission import validate_submission
+
+NOTEBOOK = REPO_ROOT / "hw2_phoneme" / "hw2_phoneme.ipynb"
+
+
+def test_notebook_is_committed_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+    assert "widgets" not in nb.metadata and "colab" not in nb.metadata
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and 'preset = "boss"' in tagged[0].source
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("preset", ["simple", "boss"])
+def test_notebook_smoke(tmp_path, monkeypatch, preset):
+    import papermill as pm
+
+    from common.data import synthetic_data_dir
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the kernel inherits it: no thread thrashing
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"), kernel_name="python3",
+                        parameters=dict(smoke=True, out_dir=str(tmp_path), preset=preset,
+                                        data_source="synthetic"),
+                        cwd=str(REPO_ROOT), progress_bar=False)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["data"] == "synthetic" and metrics["preset"] == preset
+    assert metrics["metric"] == "valid_accuracy" and 0.0 <= metrics["value"] <= 1.0
+    test = load_libriphone(synthetic_data_dir("hw2", smoke=True), "test")
+    assert validate_submission(tmp_path / "prediction.csv", "hw2", n_rows=test.n_frames) == test.n_frames
+    for plot in ("learning_curves.png", "per_class_accuracy.png", "confusion.png"):
+        assert (tmp_path / plot).stat().st_size > 0
