@@ -435,7 +435,17 @@ def fetch_real(spec: Any, folder: Path, timeout: float = 15.0, say: Callable[...
 # --------------------------------------------------------------------------- synthetic
 @dataclass
 class SyntheticSpec:
-    """Size and difficulty of the synthetic stand-in (defaults: CPU-friendly)."""
+    """Size and difficulty of the synthetic stand-in (defaults: CPU-friendly).
+
+    Like real VoxCeleb clips (interviews, with pauses, laughter, applause, music), a large and
+    varying share of the frames carries no speaker evidence: each utterance is speech runs
+    separated by non-speech stretches whose total share is drawn per utterance from
+    ``nonspeech_share``. A non-speech stretch is quiet silence at a random level, or (with
+    probability ``event_prob``) a loud "event" with its own random spectrum, often with a
+    harmonic pattern at a random pitch (music, a laugh), the same kind of pattern that
+    identifies a speaker. Mean pooling averages those frames into the utterance embedding;
+    attention pooling can learn to give them no weight.
+    """
 
     n_speakers: int = 48
     train_per_speaker: int = 24
@@ -445,7 +455,10 @@ class SyntheticSpec:
     max_len: int = 1200
     n_phones: int = 32
     speaker_scale: float = 0.55  # amplitude of the speaker pattern relative to phone content
-    silence_frac: float = 0.35
+    nonspeech_share: tuple[float, float] = (0.3, 0.8)  # per utterance, uniform in this range
+    speech_run: tuple[int, int] = (15, 70)  # frames of speech between two non-speech stretches
+    event_prob: float = 0.6  # a non-speech stretch is a loud event (else silence)
+    event_scale: float = 1.2  # amplitude of an event's spectrum (phones: 2.0, speakers: ~0.55)
 
 
 SMOKE_SPEC = SyntheticSpec(n_speakers=8, train_per_speaker=6, test_per_speaker=2, median_len=90,
@@ -460,33 +473,60 @@ def _smooth_curves(rng: np.random.Generator, n: int, dim: int, n_cos: int, scale
     return scale * coef @ np.cos(np.outer(k, axis))
 
 
+def _harmonics(dim: int, pitch: float) -> np.ndarray:
+    """``[dim]`` a pitch-like pattern: peaks every ``pitch`` mel bins."""
+    return 0.6 * np.cos(2 * np.pi * np.arange(dim) / pitch)
+
+
 def synthetic_utterance(rng: np.random.Generator, length: int, envelope: np.ndarray, pitch: float,
                         phones: np.ndarray, spec: SyntheticSpec) -> np.ndarray:
-    """``[length, 40]``: phone-like segments + silences, with the speaker pattern (spectral
-    envelope + harmonics at a pitch-like spacing) only on voiced frames, a per-utterance
-    channel tilt and noise level."""
+    """``[length, 40]``: speech runs (phone-like segments carrying the speaker pattern:
+    spectral envelope + harmonics at the speaker's pitch) between non-speech stretches
+    (silence, or loud events with their own spectrum and often a random pitch), then a
+    per-utterance channel tilt and noise level over everything."""
     dim = envelope.shape[0]
-    frames = np.empty((length, dim))
-    voiced = np.zeros(length, dtype=bool)
-    t = 0
-    while t < length:
-        if rng.random() < spec.silence_frac:
-            dur = int(rng.integers(10, 60))
-            frames[t:t + dur] = -4.0
-        else:
-            dur = int(rng.integers(4, 16))
-            frames[t:t + dur] = phones[rng.integers(len(phones))]
-            voiced[t:t + dur] = True
-        t += dur
-    mel = np.arange(dim)
+    frames, voiced = _speech_and_gaps(rng, length, dim, phones, spec)
+    while voiced.sum() < min(15, length // 4):  # every utterance has some speech (deterministic redraw)
+        frames, voiced = _speech_and_gaps(rng, length, dim, phones, spec)
     jitter = pitch * (1 + 0.03 * rng.normal())
-    harmonics = 0.6 * np.cos(2 * np.pi * mel / jitter)
-    speaker = spec.speaker_scale * (envelope + harmonics)
-    frames[voiced] += speaker
+    frames[voiced] += spec.speaker_scale * (envelope + _harmonics(dim, jitter))
     channel = _smooth_curves(rng, 1, dim, 3, 0.8)[0]  # a different microphone per utterance
     noise = rng.uniform(0.3, 0.9)
     frames = frames + channel + noise * rng.normal(size=frames.shape)
     return frames.astype(np.float32)
+
+
+def _speech_and_gaps(rng: np.random.Generator, length: int, dim: int, phones: np.ndarray,
+                     spec: SyntheticSpec) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames [length, dim] without speaker/channel/noise, voiced [length] bool)``."""
+    frames = np.empty((length, dim))
+    voiced = np.zeros(length, dtype=bool)
+    share = rng.uniform(*spec.nonspeech_share)
+    mean_run = sum(spec.speech_run) / 2
+    mean_gap = mean_run * share / (1 - share)  # so that about `share` of the frames are non-speech
+    speech = bool(rng.random() < 1 - share)  # the first stretch: speech or not
+    t = 0
+    while t < length:
+        if speech:
+            end = min(length, t + int(rng.integers(*spec.speech_run)))
+            while t < end:  # phone-like segments of 4..15 frames
+                dur = int(rng.integers(4, 16))
+                frames[t:min(t + dur, end)] = phones[rng.integers(len(phones))]
+                voiced[t:min(t + dur, end)] = True
+                t += dur
+            t = min(t, end)
+        else:
+            dur = max(3, int(rng.exponential(mean_gap)))
+            if rng.random() < spec.event_prob:
+                event = _smooth_curves(rng, 1, dim, 6, spec.event_scale)[0] + rng.uniform(-1.0, 1.5)
+                if rng.random() < 0.7:  # music, laughter: harmonic, at nobody's particular pitch
+                    event = event + spec.speaker_scale * 2 * _harmonics(dim, rng.uniform(3.0, 9.0))
+                frames[t:t + dur] = event
+            else:
+                frames[t:t + dur] = rng.uniform(-5.0, -3.0)  # silence at a varying floor
+            t += dur
+        speech = not speech
+    return frames, voiced
 
 
 def write_synthetic(out_dir: str | os.PathLike, seed: int = 0, smoke: bool = False,

@@ -46,6 +46,21 @@ def test_synthetic_layout_is_exact_and_deterministic(smoke_dir, tmp_path):
     assert torch.equal(torch.load(tmp_path / "again" / name), torch.load(smoke_dir / name))
 
 
+def test_synthetic_nonspeech_share_varies_per_utterance():
+    """A large, varying share of frames without speaker evidence (what attention pooling is
+    for): on average about the middle of ``nonspeech_share``, spread over most of its range."""
+    import numpy as np
+
+    spec = vc.SyntheticSpec()
+    rng = np.random.default_rng(0)
+    phones = vc._smooth_curves(rng, spec.n_phones, 40, 10, 2.0)
+    shares = np.array([1 - vc._speech_and_gaps(rng, 220, 40, phones, spec)[1].mean() for _ in range(400)])
+    assert 0.45 < shares.mean() < 0.65
+    assert np.quantile(shares, 0.1) < 0.35 and np.quantile(shares, 0.9) > 0.75
+    lo, hi = spec.nonspeech_share
+    assert ((shares > lo - 0.3) & (shares < hi + 0.2)).mean() > 0.9
+
+
 def test_missing_json_names_the_file(copy_dir):
     (copy_dir / "mapping.json").unlink()
     with pytest.raises(FileNotFoundError, match="mapping.json"):
