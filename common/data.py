@@ -170,10 +170,14 @@ def real_data_dir(key: str) -> Path | None:
 def synthetic_data_dir(key: str, seed: int = 0, smoke: bool = False) -> Path:
     """Write (once) and return the synthetic stand-in for ``key``."""
     spec = DATASETS[key]
-    out = data_root() / "synthetic" / f"{spec.folder}-seed{seed}{'-smoke' if smoke else ''}"
+    module, func = spec.synthetic.split(":")
+    generator = importlib.import_module(module)
+    # The generator's source digest is in the folder name: a changed generator never reuses
+    # data written by an older one.
+    version = hashlib.sha256(Path(generator.__file__).read_bytes()).hexdigest()[:8]
+    out = data_root() / "synthetic" / f"{spec.folder}-seed{seed}{'-smoke' if smoke else ''}-{version}"
     if not (out / ".complete").exists():
-        module, func = spec.synthetic.split(":")
-        writer: Callable[..., None] = getattr(importlib.import_module(module), func)
+        writer: Callable[..., None] = getattr(generator, func)
         tmp = Path(tempfile.mkdtemp(dir=_mkdir(out.parent), prefix=out.name + "."))
         try:
             writer(tmp, seed=seed, smoke=smoke)

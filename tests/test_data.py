@@ -88,3 +88,14 @@ def test_cli_exit_code_offline(offline, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("ML2022_DATA_DIR", str(tmp_path))
     assert data_mod.main(["fetch", "hw1"]) == 1
     assert "Could not download" in capsys.readouterr().err
+
+
+def test_synthetic_cache_is_keyed_by_generator_source(monkeypatch, tmp_path):
+    import common.covid
+
+    first = data_mod.synthetic_data_dir("hw1", smoke=True)
+    assert data_mod.synthetic_data_dir("hw1", smoke=True) == first  # reused, not rewritten
+    changed = tmp_path / "covid_changed.py"
+    changed.write_text(open(common.covid.__file__).read() + "\n# changed\n")
+    monkeypatch.setattr(common.covid, "__file__", str(changed))
+    assert data_mod.synthetic_data_dir("hw1", smoke=True) != first
