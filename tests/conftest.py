@@ -27,7 +27,8 @@ def _isolated_data_root(tmp_path_factory, monkeypatch):
 
 
 def pytest_configure(config):
-    # The suite's models are small: one thread avoids oversubscribing a 2-core CI machine.
+    # One intra-op thread for the whole suite: the models are small, and two spinning OpenMP
+    # threads on a busy 2-core machine ran 10-100x slower (MKL eigh, small MLPs, LSTMs).
     import torch
 
     torch.set_num_threads(1)

@@ -41,15 +41,6 @@ from hw2_hessian.hessian import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # MKL's eigh with 2 OpenMP threads on a loaded 2-core machine is ~100x slower (spin-waits).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _mlp(sizes, act, seed):
     torch.manual_seed(seed)
     layers = []

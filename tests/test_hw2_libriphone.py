@@ -32,15 +32,6 @@ from common.libriphone import (
 from hw2_phoneme.models import official_concat_feat, official_preprocess_data
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads run ~10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def smoke_dir(tmp_path_factory) -> Path:
     from common.libriphone import write_synthetic
