@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -19,20 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.config import build_config, library_versions
+from common.config import build_config, cpu_model, library_versions
 from common.covid import load_covid
 from common.data import real_data_dir
+from common.io import write_report
 from hw1_covid_regression.covid_model import PRESETS, Config, reference_scores, train_ensemble
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:
@@ -87,7 +77,7 @@ def main() -> None:
         lines.append(f"| {preset} | {split} | {n_valid} | {mean:.4f} | {std:.4f} | {lo:.4f} | "
                      f"{hi:.4f} | {ridge:.4f} | {persist:.4f} | {cpu:.1f} |")
     lines.append("")
-    Path(args.out).write_text("\n".join(lines))
+    write_report(args.out, "\n".join(lines))
     print("\n".join(lines))
 
 

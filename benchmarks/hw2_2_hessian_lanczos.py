@@ -70,12 +70,9 @@ def _run(method: str, hidden: int, depth: int, steps: int, cap_gb: float) -> dic
 
 
 def _machine() -> str:
-    cpu = "?"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    from common.config import cpu_model
+
+    cpu = cpu_model()
     try:
         mem = next(int(line.split()[1]) / 2**20 for line in open("/proc/meminfo")
                    if line.startswith("MemTotal"))
@@ -158,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     if not args.quick:
-        Path(args.out).write_text(text)
+        from common.io import write_report
+
+        write_report(args.out, text)
     return 0
 
 

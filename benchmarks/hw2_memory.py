@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common.config import cpu_model  # noqa: E402
+from common.io import write_report  # noqa: E402
 from common.paths import data_root  # noqa: E402
 
 GB = 1e9
@@ -154,7 +156,7 @@ def main() -> int:
     n_train = next(r["train_frames"] for r in rows if r["kind"] == "ours" and "train_frames" in r)
     n_valid = next(r["valid_frames"] for r in rows if r["kind"] == "ours" and "valid_frames" in r)
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    cpu = cpu_model()
     mem = next((int(ln.split()[1]) / 2**20 for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
     lines = [
         "# HW2: peak RSS of preparing train + validation frames (ours vs official)",
@@ -197,7 +199,7 @@ def main() -> int:
               "split are allocated (virtual); the rows written for the train/valid frames become "
               "resident. Goal of the issue: ours < 1.5 GB at every width."]
     text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
+    write_report(args.out, text)
     print("\n" + text)
     return 0
 

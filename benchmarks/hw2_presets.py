@@ -21,6 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.config import PRESETS as PRESET_NAMES  # noqa: E402
+from common.config import cpu_model  # noqa: E402
+from common.io import write_report  # noqa: E402
 from common.paths import REPO_ROOT  # noqa: E402
 from common.reproduce import run_notebook  # noqa: E402
 
@@ -46,7 +48,7 @@ def main() -> int:
         print(f"{preset}: valid acc {m['value']:.4f} (raw {m['valid_accuracy_raw']:.4f}), "
               f"{m['train_seconds']:.0f} s training, {wall:.0f} s end to end", flush=True)
         rows.append((preset, c, m, wall))
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    cpu = cpu_model()
     mem = next((int(ln.split()[1]) / 2**20 for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
     lines = [
         "# HW2: accuracy and time per preset (SYNTHETIC data, reduced budget)",
@@ -77,7 +79,7 @@ def main() -> int:
               "the boss preset picks `min_run` on the validation split itself (slightly optimistic), "
               "the others use 1 (off)."]
     text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
+    write_report(args.out, text)
     print("\n" + text)
     return 0
 

@@ -25,7 +25,9 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
+from common.config import cpu_model  # noqa: E402
 from common.data import synthetic_data_dir  # noqa: E402
+from common.io import write_report  # noqa: E402
 from common.libriphone import SequenceBatches, WindowBatches, load_libriphone  # noqa: E402
 from hw2_phoneme.models import PRESETS, BiRNNTagger, WindowBiRNN, sequence_forward  # noqa: E402
 
@@ -107,7 +109,7 @@ def main() -> int:
         print(f"{name}: {fps:,.0f} frames/s ({frames} frames in {secs:.1f} s), {n_params:,} params", flush=True)
         results.append((name, fps, frames, secs, n_params))
     window_fps = next(r[1] for r in results if r[0].startswith("BiLSTM over 61"))
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    cpu = cpu_model()
     mem = next((int(ln.split()[1]) / 2**20 for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
     lines = [
         "# HW2: training throughput, boss BiLSTM (whole utterances) vs 61-frame-window BiLSTM",
@@ -133,7 +135,7 @@ def main() -> int:
                      f"{fps / window_fps:.1f}x |")
     lines += ["", "Goal of the issue: the boss model at least 20x the window model's frames/s."]
     text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
+    write_report(args.out, text)
     print("\n" + text)
     return 0
 

@@ -149,13 +149,10 @@ def main() -> int:
     lines += ["", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
     text = "\n".join(lines)
     if args.out:
-        from common.io import atomic_open
+        from common.io import write_report
 
         path = REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)
-        if args.append and path.exists():
-            text = path.read_text() + "\n" + text
-        with atomic_open(path) as f:
-            f.write(text)
+        write_report(path, text, append=args.append)
     print(text)
     return 0
 

@@ -82,8 +82,9 @@ def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int)
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
+    from common.config import cpu_model
+
+    cpu = cpu_model()
     mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
     import torch
     return (f"{os.cpu_count()} CPU cores ({cpu}), {mem / 2**20:.1f} GiB RAM, no GPU; "
@@ -166,13 +167,12 @@ def main() -> int:
     lines += ["", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
     text = "\n".join(lines)
     if args.out:
-        from common.io import atomic_open
+        from common.io import write_report
 
         path = REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)
-        if args.append and path.exists():
-            text = path.read_text() + "\n" + text.replace("\n## ", "\n### ")
-        with atomic_open(path) as f:
-            f.write(text)
+        # a second run's sections nest under the first run's headings
+        write_report(path, text.replace("\n## ", "\n### ") if args.append else text,
+                     append=args.append)
     print(text)
     return 0
 

@@ -27,6 +27,16 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
         raise
 
 
+def write_report(path: str | os.PathLike, text: str, append: bool = False) -> Path:
+    """Write (or append to) a benchmark results file atomically."""
+    path = Path(path)
+    if append and path.exists():
+        text = path.read_text() + "\n" + text
+    with atomic_open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     with atomic_open(path, "w") as f:
         json.dump(obj, f, indent=2, sort_keys=False, default=str)
