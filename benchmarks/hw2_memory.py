@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.config import cpu_model  # noqa: E402
+from common.data import generator_version  # noqa: E402
 from common.io import write_report  # noqa: E402
 from common.paths import data_root  # noqa: E402
 
@@ -38,7 +39,7 @@ def full_size_dir(seed: int = 0) -> Path:
     """The full-size synthetic set (written once, ~420 MB)."""
     from common.libriphone import write_synthetic
 
-    out = data_root() / "synthetic" / f"libriphone-full-seed{seed}"
+    out = data_root() / "synthetic" / f"libriphone-full-seed{seed}-{generator_version('hw2')}"
     if not (out / ".complete").exists():
         print(f"writing the full-size synthetic set to {out} ...", flush=True)
         # Only the training split is read here; the test split is kept tiny to save disk.

@@ -167,14 +167,20 @@ def real_data_dir(key: str) -> Path | None:
     return next((c for c in candidates if _complete(c, spec)), None)
 
 
+def generator_version(key: str) -> str:
+    """The first 8 hex digits of the sha256 of ``key``'s synthetic generator module. Folders of
+    synthetic data carry it in their name, so a changed generator never reuses data written by
+    an older one."""
+    module = importlib.import_module(DATASETS[key].synthetic.split(":")[0])
+    return hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()[:8]
+
+
 def synthetic_data_dir(key: str, seed: int = 0, smoke: bool = False) -> Path:
     """Write (once) and return the synthetic stand-in for ``key``."""
     spec = DATASETS[key]
     module, func = spec.synthetic.split(":")
     generator = importlib.import_module(module)
-    # The generator's source digest is in the folder name: a changed generator never reuses
-    # data written by an older one.
-    version = hashlib.sha256(Path(generator.__file__).read_bytes()).hexdigest()[:8]
+    version = generator_version(key)
     out = data_root() / "synthetic" / f"{spec.folder}-seed{seed}{'-smoke' if smoke else ''}-{version}"
     if not (out / ".complete").exists():
         writer: Callable[..., None] = getattr(generator, func)
@@ -182,9 +188,12 @@ def synthetic_data_dir(key: str, seed: int = 0, smoke: bool = False) -> Path:
         try:
             writer(tmp, seed=seed, smoke=smoke)
             (tmp / ".complete").touch()
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
+            if (out / ".complete").exists():  # another process finished first: keep its copy
+                shutil.rmtree(tmp)
+            else:
+                if out.exists():
+                    shutil.rmtree(out)
+                tmp.rename(out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -475,56 +475,78 @@ class SequenceBatches:
 # Synthetic data in the same layout
 # --------------------------------------------------------------------------------------------
 
+N_HARMONY_PAIRS = 16  # speech classes 1..32 come in harmony pairs, 33..40 are neutral
+
+
 def _class_structure(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Fixed per-seed "language": prototypes, confusable pairs, successor sets, durations."""
-    n_speech = N_CLASSES - 1
+    """Fixed per-seed "language": base phonemes with phonotactics and durations, and the
+    acoustics of the 41 classes.
+
+    There are 24 base phonemes: 16 *harmonic* ones, each realised as one of two classes (a
+    harmony pair, like front/back vowel pairs in vowel-harmony languages), and 8 neutral ones.
+    Which member of a pair is spoken is decided once per phrase (the speech between two
+    silences), so the cue that separates the pair members is spread over the whole phrase.
+    """
+    n_base = N_HARMONY_PAIRS + (N_CLASSES - 1 - 2 * N_HARMONY_PAIRS)
+    # classes[b, h]: the class of base b under harmony h (neutral bases: the same class twice).
+    classes = np.empty((n_base, 2), dtype=np.int64)
+    classes[:N_HARMONY_PAIRS, 0] = np.arange(1, N_HARMONY_PAIRS + 1)
+    classes[:N_HARMONY_PAIRS, 1] = np.arange(N_HARMONY_PAIRS + 1, 2 * N_HARMONY_PAIRS + 1)
+    classes[N_HARMONY_PAIRS:] = np.arange(2 * N_HARMONY_PAIRS + 1, N_CLASSES)[:, None]
     protos = rng.normal(0.0, 1.0, (N_CLASSES, FEAT_DIM))
-    # Pairs of speech classes share almost the same acoustics: only context tells them apart.
-    perm = rng.permutation(np.arange(1, N_CLASSES))
-    for a, b in zip(perm[0::2], perm[1::2]):
-        protos[b] = protos[a] + rng.normal(0.0, 0.15, FEAT_DIM)
-    # Each class may be followed by a small set of classes (phonotactics); paired classes get
-    # disjoint successor sets, so the right context disambiguates them.
-    succ = np.zeros((N_CLASSES, N_CLASSES))
-    for c in range(1, N_CLASSES):
-        nxt = rng.choice(np.arange(1, N_CLASSES), size=6, replace=False)
+    # The pair members differ by one shared direction (a formant shift) plus a little of their
+    # own: a single segment only weakly tells them apart, a phrase's worth of segments does.
+    shift = rng.normal(0.0, 1.0, FEAT_DIM)
+    shift *= 1.1 / np.linalg.norm(shift)
+    for a, b in classes[:N_HARMONY_PAIRS]:
+        protos[b] = protos[a] + shift + rng.normal(0.0, 0.03, FEAT_DIM)
+    # Phonotactics: each base phoneme is followed by one of 6 bases.
+    succ = np.zeros((n_base, n_base))
+    for c in range(n_base):
+        nxt = rng.choice(np.delete(np.arange(n_base), c), size=6, replace=False)
         succ[c, nxt] = rng.dirichlet(np.ones(6))
-    succ[0, 1:] = rng.dirichlet(np.ones(n_speech))
-    # Predecessor dependence: how a segment's onset is coloured by the previous phoneme.
+    first = rng.dirichlet(np.ones(n_base))  # the first phoneme after a silence
+    # Carry-over coarticulation: a segment's onset is coloured by the previous phoneme.
     carry = rng.normal(0.0, 0.6, (N_CLASSES, FEAT_DIM))
     mean_dur = rng.uniform(5.0, 12.0, N_CLASSES)
-    return {"protos": protos, "succ": succ, "carry": carry, "mean_dur": mean_dur}
+    return {"classes": classes, "protos": protos, "succ": succ, "first": first,
+            "carry": carry, "mean_dur": mean_dur}
 
 
 def synthetic_utterance(n_frames: int, lang: dict[str, np.ndarray], rng: np.random.Generator,
                         noise: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
     """One synthetic utterance: (float32 features [T, 39] after CMVN, int64 labels [T]).
 
-    Labels: silence at both edges and at pauses, speech runs from a phonotactic Markov chain
-    with class-dependent durations. Features: class prototype + a colouring by the previous
-    phoneme, smoothed over ~3 frames (coarticulation), a per-utterance channel offset and
-    scale, and strong per-frame noise so that single frames are ambiguous.
+    Labels: silence at both edges and at pauses; in between, phrases of base phonemes from a
+    phonotactic Markov chain with class-dependent durations, each phrase with its own harmony
+    (which member of every harmony pair it uses). Features: class prototype + a colouring by the
+    previous phoneme, smoothed over ~5 frames both ways (coarticulation), a per-utterance
+    channel offset and scale, and strong per-frame noise so that single frames are ambiguous.
     """
     labels = np.empty(n_frames, dtype=np.int64)
     prev_of = np.empty(n_frames, dtype=np.int64)
-    t, prev = 0, SILENCE
     lead = int(rng.integers(10, 32))
     labels[:lead], prev_of[:lead], t = SILENCE, SILENCE, lead
-    cur = int(rng.choice(N_CLASSES, p=lang["succ"][SILENCE]))
     tail = int(rng.integers(10, 32))
+    prev, base, harmony = SILENCE, None, int(rng.integers(2))
     while t < n_frames - tail:
-        if cur == SILENCE:
+        if base is None:
+            cur = SILENCE
             dur = int(rng.integers(8, 30))
         else:
+            cur = int(lang["classes"][base, harmony])
             dur = max(2, int(rng.gamma(4.0, lang["mean_dur"][cur] / 4.0)))
         dur = min(dur, n_frames - tail - t)
         labels[t:t + dur], prev_of[t:t + dur] = cur, prev
         t += dur
         prev = cur
-        if cur != SILENCE and rng.random() < 0.06:
-            cur = SILENCE  # a pause between words
+        if base is None:  # after a silence: a new phrase with its own harmony
+            base = int(rng.choice(len(lang["first"]), p=lang["first"]))
+            harmony = int(rng.integers(2))
+        elif rng.random() < 0.05:
+            base = None  # a pause between phrases
         else:
-            cur = int(rng.choice(N_CLASSES, p=lang["succ"][cur if cur != SILENCE else 0]))
+            base = int(rng.choice(len(lang["first"]), p=lang["succ"][base]))
     labels[t:], prev_of[t:] = SILENCE, prev
     x = lang["protos"][labels] + lang["carry"][prev_of] * (labels != prev_of)[:, None]
     # Coarticulation: evidence smeared over neighbouring frames in both directions.

@@ -47,6 +47,7 @@ class Config:
     batchnorm: bool = False
     dropout: float = 0.0
     rnn: str = "lstm"  # "lstm" | "gru"
+    bidirectional: bool = True  # False: forward in time only (an ablation)
     front_dim: int = 0  # BiRNN front end width (0: none)
     scheduler: str = "none"  # "none" | "cosine" (per step)
     early_stop: int | None = None
@@ -126,15 +127,19 @@ class BiRNN(nn.Module):
     comes after the real frames, so it cannot reach them) and a backward RNN on each utterance
     reversed *within its own length* (padding again stays at the end), then un-reverses.
     Parameters and dropout placement are those of ``nn.LSTM(..., bidirectional=True)``.
+    ``bidirectional=False`` keeps only the forward RNNs (output ``[B, T, hidden_dim]``), the
+    ablation that shows what the right context is worth.
     """
 
     def __init__(self, input_dim: int, hidden_dim: int, num_layers: int = 3, rnn: str = "lstm",
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, bidirectional: bool = True) -> None:
         super().__init__()
         cell = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn]
-        dims = [input_dim] + [2 * hidden_dim] * (num_layers - 1)
+        self.out_dim = hidden_dim * (2 if bidirectional else 1)
+        dims = [input_dim] + [self.out_dim] * (num_layers - 1)
         self.fwd = nn.ModuleList(cell(d, hidden_dim, batch_first=True) for d in dims)
-        self.bwd = nn.ModuleList(cell(d, hidden_dim, batch_first=True) for d in dims)
+        self.bwd = nn.ModuleList(cell(d, hidden_dim, batch_first=True) for d in dims
+                                 ) if bidirectional else None
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -142,10 +147,14 @@ class BiRNN(nn.Module):
         n = lengths.to(x.device)[:, None]
         rev = torch.where(t < n, n - 1 - t, t)[:, :, None]  # per-utterance time reversal [B, T, 1]
         h = x
-        for i, (fwd, bwd) in enumerate(zip(self.fwd, self.bwd)):
+        for i, fwd in enumerate(self.fwd):
             if i > 0:
                 h = self.dropout(h)
             out_f, _ = fwd(h)
+            if self.bwd is None:
+                h = out_f
+                continue
+            bwd = self.bwd[i]
             out_b, _ = bwd(h.gather(1, rev.expand(-1, -1, h.shape[2])))
             out_b = out_b.gather(1, rev.expand(-1, -1, out_b.shape[2]))
             h = torch.cat([out_f, out_b], dim=2)
@@ -163,7 +172,7 @@ class BiRNNTagger(nn.Module):
 
     def __init__(self, input_dim: int = FEAT_DIM, concat_nframes: int = 1, front_dim: int = 256,
                  hidden_dim: int = 256, hidden_layers: int = 3, rnn: str = "lstm",
-                 dropout: float = 0.3) -> None:
+                 dropout: float = 0.3, bidirectional: bool = True) -> None:
         super().__init__()
         self.concat_nframes = concat_nframes
         in_dim = input_dim * concat_nframes
@@ -174,8 +183,8 @@ class BiRNNTagger(nn.Module):
         else:
             self.front = nn.Identity()
         self.rnn = BiRNN(in_dim, hidden_dim, hidden_layers, rnn,
-                         dropout if hidden_layers > 1 else 0.0)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden_dim, N_CLASSES))
+                         dropout if hidden_layers > 1 else 0.0, bidirectional)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.rnn.out_dim, N_CLASSES))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.concat_nframes > 1:
@@ -215,7 +224,7 @@ def build_model(cfg: Config) -> nn.Module:
                         cfg.batchnorm, cfg.dropout)
     if cfg.model == "birnn":
         return BiRNNTagger(FEAT_DIM, cfg.concat_nframes, cfg.front_dim, cfg.hidden_dim,
-                           cfg.hidden_layers, cfg.rnn, cfg.dropout)
+                           cfg.hidden_layers, cfg.rnn, cfg.dropout, cfg.bidirectional)
     raise ValueError(f"model must be 'mlp' or 'birnn', got {cfg.model!r}")
 
 

@@ -56,7 +56,7 @@ def _problem(sizes, seed, n=7):
 
 
 def _rel(a, b):
-    return float((a - b).norm() / b.norm())
+    return float(((a - b).norm() / b.norm()).detach())
 
 
 CASES = [((1, 8, 1), nn.ReLU, 0), ((3, 5, 2), nn.Tanh, 1), ((2, 4, 4, 1), nn.ReLU, 2),

@@ -83,6 +83,30 @@ def test_synthetic_is_deterministic_and_realistic(tmp_path):
     assert a.lengths.min() >= 139 and a.lengths.max() <= 998
 
 
+def test_synthetic_harmony_is_shared_by_a_phrase(tmp_path):
+    """The long-range context: every phrase (speech between silences) uses one member of every
+    harmony pair, both members occur, and the two members' prototypes differ only slightly."""
+    from common.libriphone import N_HARMONY_PAIRS, _class_structure, write_synthetic
+
+    write_synthetic(tmp_path, seed=5, n_train=20, n_test=1)
+    y = load_libriphone(tmp_path).labels.numpy()
+    phrases = np.split(y, np.flatnonzero(np.diff((y == SILENCE).astype(int))) + 1)
+    members = set()
+    for phrase in phrases:
+        harmonic = phrase[(phrase >= 1) & (phrase <= 2 * N_HARMONY_PAIRS)]
+        sides = set((harmonic > N_HARMONY_PAIRS).tolist())
+        assert len(sides) <= 1, phrase
+        members |= sides
+    assert members == {False, True}
+    lang = _class_structure(np.random.default_rng(0))
+    pairs = lang["classes"][:N_HARMONY_PAIRS]
+    pair_gap = np.linalg.norm(lang["protos"][pairs[:, 1]] - lang["protos"][pairs[:, 0]], axis=1)
+    bases = lang["protos"][lang["classes"][:, 0]]
+    between = np.linalg.norm(bases[:, None] - bases[None], axis=2)
+    nearest_other_base = np.sort(between, axis=1)[:, 1].min()
+    assert pair_gap.max() < 0.25 * nearest_other_base
+
+
 def test_loader_matches_files_and_labels(smoke_dir, smoke_train):
     ids = read_split(smoke_dir / "train_split.txt")
     assert smoke_train.utt_ids == ids

@@ -133,10 +133,10 @@ def test_birnn_learns_on_synthetic(data):
     loader = SequenceBatches(data, list(range(24)), batch_size=4, shuffle=True)
     valid = SequenceBatches(data, list(range(32, 40)), batch_size=8)
     hist = fit(model, loader, valid, optimizer=torch.optim.AdamW(model.parameters(), lr=2e-2),
-               n_epochs=4, criterion=nn.CrossEntropyLoss(), forward=sequence_forward,
+               n_epochs=10, criterion=nn.CrossEntropyLoss(), forward=sequence_forward,
                metric="accuracy", progress=False, device="cpu")
     majority = float((data.labels == 0).float().mean())
-    assert hist.best_score > majority + 0.1
+    assert hist.best_score > majority + 0.1, (hist.best_score, majority)
 
 
 def test_make_loader_kinds(data):
@@ -168,21 +168,24 @@ def test_per_class_accuracy():
     assert np.isnan(acc[2])
 
 
-@pytest.mark.parametrize("rnn", ["lstm", "gru"])
-def test_birnn_equals_packed_torch_rnn(rnn):
-    """BiRNN (padded, per-utterance reversal) == nn.LSTM/GRU(bidirectional) on packed sequences
-    with the same weights, on every real frame (float32, 1e-6)."""
+@pytest.mark.parametrize("rnn,bidirectional", [("lstm", True), ("gru", True), ("lstm", False)])
+def test_birnn_equals_packed_torch_rnn(rnn, bidirectional):
+    """BiRNN (padded, per-utterance reversal) == nn.LSTM/GRU on packed sequences with the same
+    weights, on every real frame (float32, 1e-6); also the forward-only ablation."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     from hw2_phoneme.models import BiRNN
 
     torch.manual_seed(0)
-    ours = BiRNN(8, 6, num_layers=2, rnn=rnn).eval()
+    ours = BiRNN(8, 6, num_layers=2, rnn=rnn, bidirectional=bidirectional).eval()
     ref = {"lstm": nn.LSTM, "gru": nn.GRU}[rnn](8, 6, num_layers=2, batch_first=True,
-                                                bidirectional=True).eval()
+                                                bidirectional=bidirectional).eval()
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in ref.parameters())
+    directions = (("", ours.fwd), ("_reverse", ours.bwd)) if bidirectional else (("", ours.fwd),)
     with torch.no_grad():
         for layer in range(2):
-            for suffix, mod in (("", ours.fwd[layer]), ("_reverse", ours.bwd[layer])):
+            for suffix, mods in directions:
+                mod = mods[layer]
                 for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                     getattr(ref, f"{name}_l{layer}{suffix}").copy_(getattr(mod, f"{name}_l0"))
         x, lengths = torch.randn(3, 10, 8), torch.tensor([10, 4, 7])
