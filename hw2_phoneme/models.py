@@ -122,10 +122,10 @@ class BiRNN(nn.Module):
     ``[B, T, 2 * hidden_dim]``, exact for every real frame without packing.
 
     Why not ``pack_padded_sequence``: on CPU the backward pass of a packed ``nn.LSTM`` is
-    dramatically slower than this padded version (see the throughput table in
-    benchmarks/RESULTS_hw2.md). Instead each layer runs a forward RNN on the padded batch (padding
-    comes after the real frames, so it cannot reach them) and a backward RNN on each utterance
-    reversed *within its own length* (padding again stays at the end), then un-reverses.
+    dramatically slower than this padded version (see benchmarks/RESULTS_hw2_throughput.md).
+    Instead each layer runs a forward RNN on the padded batch (padding comes after the real
+    frames, so it cannot reach them) and a backward RNN on each utterance reversed *within its
+    own length* (padding again stays at the end), then un-reverses.
     Parameters and dropout placement are those of ``nn.LSTM(..., bidirectional=True)``.
     ``bidirectional=False`` keeps only the forward RNNs (output ``[B, T, hidden_dim]``), the
     ablation that shows what the right context is worth.
