@@ -2,12 +2,15 @@
 set, over several seeds, by running the notebook itself (papermill) once per preset and seed.
 
     python benchmarks/hw2_presets.py --num-epoch 10 --seeds 0 1 2 --jobs 2 --forward-only
+    python benchmarks/hw2_presets.py --num-epoch 10 --seeds 0 1 2 --jobs 2 --presets \
+        --widths 1 5 11 19 31 --out benchmarks/RESULTS_hw2_widths.md
 
 Every preset trains ``--num-epoch`` epochs (the same number of passes over the data for all, a
 fraction of the presets' own 5-30) on ``--max-train-utts`` training utterances (default: all
 320 of the seed-1337 80/20 split); the 80 validation utterances, the models and all other
 hyper-parameters are the presets' own. ``--forward-only`` adds the boss model with its LSTM run
 forward in time only (same size per direction): the ablation that isolates the right context.
+``--widths`` adds the medium MLP at other window widths (``concat_nframes``), all else equal.
 Synthetic numbers only: they show how the presets compare, not Kaggle scores.
 """
 
@@ -50,9 +53,11 @@ def mean_std(values: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--presets", nargs="+", default=list(PRESET_NAMES))
+    parser.add_argument("--presets", nargs="*", default=list(PRESET_NAMES))
     parser.add_argument("--forward-only", action="store_true",
                         help="also run the boss model with a forward-only LSTM")
+    parser.add_argument("--widths", nargs="*", type=int, default=[],
+                        help="also run the medium MLP with these concat_nframes")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--num-epoch", type=int, default=10)
     parser.add_argument("--max-train-utts", type=int, default=None)
@@ -66,6 +71,7 @@ def main() -> int:
     variants = [(p, p, {}) for p in args.presets]
     if args.forward_only:
         variants.append((FORWARD_ONLY, "boss", {"bidirectional": False}))
+    variants += [(f"medium, {w} frames", "medium", {"concat_nframes": w}) for w in args.widths]
 
     def run(job: tuple[str, str, dict, int]) -> tuple[str, int, dict, float]:
         name, preset, extra, seed = job
@@ -93,7 +99,9 @@ def main() -> int:
     command = (f"python benchmarks/hw2_presets.py --num-epoch {args.num_epoch} --seeds "
                f"{' '.join(map(str, args.seeds))} --jobs {args.jobs} --threads {args.threads}"
                + (f" --max-train-utts {args.max_train_utts}" if args.max_train_utts else "")
-               + (" --forward-only" if args.forward_only else ""))
+               + (" --forward-only" if args.forward_only else "")
+               + (f" --presets {' '.join(args.presets)}" if args.presets != list(PRESET_NAMES) else "")
+               + (f" --widths {' '.join(map(str, args.widths))}" if args.widths else ""))
     lines = [
         "# HW2: accuracy and time per preset (SYNTHETIC data, reduced budget, several seeds)",
         "",
@@ -135,8 +143,10 @@ def main() -> int:
                 + ", ".join(f"{d:+.4f}" for d in diffs)
                 + f"; ahead in {sum(d > 0 for d in diffs)} of {len(diffs)} seeds")
 
+    widths = [f"medium, {w} frames" for w in args.widths]
     comparisons = [paired("medium", "simple"), paired("strong", "medium"),
-                   paired("boss", "strong"), paired("boss", FORWARD_ONLY)]
+                   paired("boss", "strong"), paired("boss", FORWARD_ONLY),
+                   *(paired(b, a) for a, b in zip(widths, widths[1:]))]
     lines += ["", "Paired differences:", ""] + [c for c in comparisons if c]
     lines += ["", "Smoothed = predicted runs shorter than `min_run` frames merged into a neighbour; "
               "the boss preset picks `min_run` on the validation split itself (slightly "
