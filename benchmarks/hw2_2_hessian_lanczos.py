@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages are importable
 # (hidden, depth) of wide_mlp: 385, 1537, 4353, 8461 and 1,004,001 parameters
 DENSE_SIZES = [(128, 1), (512, 1), (64, 2), (90, 2)]
 BIG = (1000, 2)
 
 
 def _child(method: str, hidden: int, depth: int, steps: int) -> dict:
-    sys.path.insert(0, str(ROOT))
     import torch
 
     from hw2_hessian.hessian import exact_hessian, lanczos, make_hvp, n_params, sinc_batch, wide_mlp
@@ -152,12 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{big['seconds']:.1f} s, peak RSS {big['peak_rss_mb']:.0f} MB (extra "
                 f"{big['extra_rss_mb']:.0f} MB); eigenvalue range [{big['eig_min']:.4g}, "
                 f"{big['eig_max']:.4g}]")
-    text = "\n".join(lines) + "\n"
-    print("\n" + text)
-    if not args.quick:
-        from common.io import write_report
+    from common.io import write_report
 
-        write_report(args.out, text)
+    write_report(None if args.quick else args.out, lines)
     return 0
 
 
