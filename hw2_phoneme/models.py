@@ -150,14 +150,12 @@ class BiRNN(nn.Module):
         for i, fwd in enumerate(self.fwd):
             if i > 0:
                 h = self.dropout(h)
-            out_f, _ = fwd(h)
-            if self.bwd is None:
-                h = out_f
-                continue
-            bwd = self.bwd[i]
-            out_b, _ = bwd(h.gather(1, rev.expand(-1, -1, h.shape[2])))
-            out_b = out_b.gather(1, rev.expand(-1, -1, out_b.shape[2]))
-            h = torch.cat([out_f, out_b], dim=2)
+            out, _ = fwd(h)
+            if self.bwd is not None:
+                out_b, _ = self.bwd[i](h.gather(1, rev.expand(-1, -1, h.shape[2])))
+                out_b = out_b.gather(1, rev.expand(-1, -1, out_b.shape[2]))
+                out = torch.cat([out, out_b], dim=2)
+            h = out
         return h
 
 
