@@ -77,8 +77,7 @@ def main() -> None:
         lines.append(f"| {preset} | {split} | {n_valid} | {mean:.4f} | {std:.4f} | {lo:.4f} | "
                      f"{hi:.4f} | {ridge:.4f} | {persist:.4f} | {cpu:.1f} |")
     lines.append("")
-    write_report(args.out, "\n".join(lines))
-    print("\n".join(lines))
+    write_report(args.out, lines)
 
 
 if __name__ == "__main__":

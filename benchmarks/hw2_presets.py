@@ -151,9 +151,7 @@ def main() -> int:
     lines += ["", "Smoothed = predicted runs shorter than `min_run` frames merged into a neighbour; "
               "the boss preset picks `min_run` on the validation split itself (slightly "
               "optimistic), the others use 1 (off)."]
-    text = "\n".join(lines) + "\n"
-    write_report(args.out, text)
-    print("\n" + text)
+    write_report(args.out, lines)
     return 0
 
 

@@ -134,9 +134,7 @@ def main() -> int:
         lines.append(f"| {name} | {n_params:,} | {frames:,} | {secs:.1f} | {fps:,.0f} | "
                      f"{fps / window_fps:.1f}x |")
     lines += ["", "Goal of the issue: the boss model at least 20x the window model's frames/s."]
-    text = "\n".join(lines) + "\n"
-    write_report(args.out, text)
-    print("\n" + text)
+    write_report(args.out, lines)
     return 0
 
 

@@ -147,13 +147,10 @@ def main() -> int:
                  for p in ("attention", "mean")]
         lines.append(f"| {'validation' if split == 'valid' else 'synthetic test'} | {cells[0]} | {cells[1]} |")
     lines += ["", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
-    text = "\n".join(lines)
-    if args.out:
-        from common.io import write_report
+    from common.io import write_report
 
-        path = REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)
-        write_report(path, text, append=args.append)
-    print(text)
+    path = (REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)) if args.out else None
+    write_report(path, lines, append=args.append)
     return 0
 
 

@@ -166,14 +166,11 @@ def main() -> int:
                      f"{r['max_prob_diff']:.1e} | {r['differ_unmasked']} / {r['n_test']} |")
     lines += ["", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
     text = "\n".join(lines)
-    if args.out:
-        from common.io import write_report
+    from common.io import write_report
 
-        path = REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)
-        # a second run's sections nest under the first run's headings
-        write_report(path, text.replace("\n## ", "\n### ") if args.append else text,
-                     append=args.append)
-    print(text)
+    path = (REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)) if args.out else None
+    # a second run's sections nest under the first run's headings
+    write_report(path, text.replace("\n## ", "\n### ") if args.append else text, append=args.append)
     return 0
 
 

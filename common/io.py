@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -27,14 +27,18 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
         raise
 
 
-def write_report(path: str | os.PathLike, text: str, append: bool = False) -> Path:
-    """Write (or append to) a benchmark results file atomically."""
-    path = Path(path)
-    if append and path.exists():
-        text = path.read_text() + "\n" + text
-    with atomic_open(path, "w") as f:
-        f.write(text)
-    return path
+def write_report(path: str | os.PathLike | None, report: str | Sequence[str],
+                 append: bool = False) -> str:
+    """Print a benchmark report (text, or lines to join) and write it to ``path`` atomically,
+    after the file's current text if ``append``; ``path=None`` only prints. Returns the text."""
+    text = (report if isinstance(report, str) else "\n".join(report)).rstrip("\n") + "\n"
+    print("\n" + text)
+    if path is not None:
+        path = Path(path)
+        body = path.read_text() + "\n" + text if append and path.exists() else text
+        with atomic_open(path, "w") as f:
+            f.write(body)
+    return text
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
