@@ -164,6 +164,49 @@ def load_covid(train_path: str | os.PathLike,
     return train, test
 
 
+KNOWN_FILE_NAMES = (("covid.train.csv", "covid.test.csv"),  # 2021, 2022
+                    ("covid_train.csv", "covid_test.csv"))  # 2023
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, newline="") as f:
+        return next(csv.reader(f), [])
+
+
+def find_covid_files(folder: str | os.PathLike) -> tuple[Path, Path]:
+    """``(train_path, test_path)`` of the HW1 files in ``folder``, for any year.
+
+    The known names come first (``covid.train.csv``/``covid.test.csv`` in 2021 and 2022,
+    ``covid_train.csv``/``covid_test.csv`` in 2023); otherwise every ``*.csv`` whose header has
+    the course layout is classified as train (ends with the target) or test (one column
+    short). Raises ``FileNotFoundError`` naming the folder and the files found there when there
+    is not exactly one train and one test file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: data folder not found")
+    for train_name, test_name in KNOWN_FILE_NAMES:
+        if (folder / train_name).is_file() and (folder / test_name).is_file():
+            return folder / train_name, folder / test_name
+    found: dict[str, list[Path]] = {"train": [], "test": []}
+    others: list[str] = []
+    csvs = sorted(folder.glob("*.csv"))
+    for path in csvs:
+        try:
+            has_target = _layout(_header(path), path)[3]
+        except (CovidFormatError, UnicodeDecodeError, OSError) as err:
+            others.append(f"{path.name} ({str(err).split(': ', 1)[-1]})")
+            continue
+        found["train" if has_target else "test"].append(path)
+    if len(found["train"]) == 1 and len(found["test"]) == 1:
+        return found["train"][0], found["test"][0]
+    listing = ", ".join([*(f"{p.name} (train layout)" for p in found["train"]),
+                         *(f"{p.name} (test layout)" for p in found["test"]), *others]) or "no .csv files"
+    raise FileNotFoundError(
+        f"{folder}: expected one HW1 train and one test CSV (covid.train.csv/covid.test.csv or "
+        f"covid_train.csv/covid_test.csv, or any names with the course header); found {listing}")
+
+
 def window_chains(table: CovidTable) -> tuple[np.ndarray, np.ndarray]:
     """Recover time order: rows of a state are sliding windows over consecutive days, so row
     b follows row a when a's days 2..D equal b's days 1..D-1.
