@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from common.covid import CovidTable, time_ordered_split
+from common.covid import TARGET, CovidTable, time_ordered_split
 from common.seed import set_seed
 from common.train import History, TensorBatches, fit
 
@@ -32,6 +32,11 @@ class Config:
     hidden_layers: tuple[int, ...] = (16, 8)
     linear_skip: bool = False  # add a linear path beside the MLP ("wide & deep")
     predict_change: bool = False  # learn y - (last day's tested_positive), not y itself
+    # Weights of a blend of the MLP with non-neural components (see COMPONENTS); None = the MLP
+    # alone. The weights of strong and boss were chosen by benchmarks/hw1_timecv.py on the
+    # selection folds of the rolling-origin time validation of all three years.
+    blend: dict[str, float] | None = None
+    linear_alpha: float = 100.0  # L2 of the change-space linear component (standardised inputs)
     optimizer: str = "sgd"  # "sgd" (momentum) | "adam" | "adamw"
     learning_rate: float = 1e-5
     momentum: float = 0.9
@@ -47,27 +52,136 @@ class Config:
     def ensemble_seeds(self) -> list[int]:
         return list(self.seeds) or [self.seed]
 
+    @property
+    def blend_weights(self) -> dict[str, float]:
+        weights = dict(self.blend or {"mlp": 1.0})
+        unknown = sorted(set(weights) - set(COMPONENTS))
+        if unknown or abs(sum(weights.values()) - 1) > 1e-6:
+            raise ValueError(f"blend {weights}: names must be in {COMPONENTS} and weights sum to 1")
+        return weights
+
 
 PRESETS: dict[str, dict] = {
     # The official 2022 sample code, so its numbers can be reproduced.
     "simple": {},
     # Feature selection by correlation on training rows; the sample's optimiser otherwise.
     "medium": {"features": "selected", "learning_rate": 1e-4},
-    # Scaled inputs, a wider net and Adam; validation on the latest days of every state.
-    # Scaled inputs, more selected features, a linear path beside the MLP, learning the change
-    # from the last known day, and Adam; validated on the latest days of every state.
+    # A blend of two views of the same question, "how much will tested_positive change
+    # from today?": the MLP (scaled inputs, 32 selected columns, a linear path beside it,
+    # Adam, early stopping on the latest days of every state) and a ridge regression on
+    # engineered change and trend features. One seed.
     "strong": {"features": "selected", "k_features": 32, "scale": True, "hidden_layers": (32, 16),
                "linear_skip": True, "predict_change": True, "optimizer": "adam",
                "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
-               "split": "time"},
-    # + L2 (decoupled weight decay) and an average over five seeds: the single-seed spread is
-    # as large as the gap between strong and boss.
+               "split": "time", "blend": {"mlp": 0.3, "linear_change": 0.7}},
+    # strong's MLP averaged over three seeds, plus gradient-boosted trees on the change and
+    # trend features and ridge on the raw columns; weights from the time validation.
     "boss": {"features": "selected", "k_features": 32, "scale": True, "hidden_layers": (32, 16),
-             "linear_skip": True, "predict_change": True, "optimizer": "adamw",
-             "learning_rate": 3e-4, "weight_decay": 0.1, "batch_size": 64, "n_epochs": 1000,
-             "early_stop": 100, "split": "time", "seeds": (5201314, 1, 2, 3, 4)},
+             "linear_skip": True, "predict_change": True, "optimizer": "adam",
+             "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
+             "split": "time", "seeds": (5201314, 1, 2),
+             "blend": {"mlp": 0.2, "ridge": 0.2, "linear_change": 0.4, "hgb_change": 0.2}},
     "smoke": {"n_epochs": 3, "early_stop": 2},
 }
+
+# Blend components: the MLP trained with fit(), and three scikit-learn models.
+COMPONENTS = ("mlp", "ridge", "linear_change", "hgb_change")
+# Survey signals that track the epidemic itself (2021/2022 and 2023 names).
+EPIDEMIC = ("cli", "ili", "hh_cmnty_cli", "nohh_cmnty_cli", "wnohh_cmnty_cli")
+
+
+def _trend(values: np.ndarray) -> np.ndarray:
+    """[N, k] -> [N] least-squares slope per row over k equally spaced days."""
+    t = np.arange(values.shape[1]) - (values.shape[1] - 1) / 2
+    return values @ t / (t @ t)
+
+
+def engineer_features(frame: pd.DataFrame, features: list[str], n_days: int) -> pd.DataFrame:
+    """Change and trend features by name, for any number of days per row (3 or 5).
+
+    For every survey signal ``f``: ``f_today`` (the target day's value, known at prediction
+    time), ``f_change`` (today minus yesterday) and ``f_trend`` (slope over the window). For
+    ``tested_positive``, known up to yesterday: ``tested_positive_last``, ``_change``
+    (yesterday minus the day before), ``_trend`` and ``_mean`` over the known days.
+    Returns [N, 3 * (F - 1) + 4] with ``frame``'s index.
+    """
+    out: dict[str, np.ndarray] = {}
+    for f in features:
+        days = range(1, n_days) if f == TARGET else range(1, n_days + 1)
+        values = np.stack([frame[f"{f}_d{d}"].to_numpy(dtype=np.float64) for d in days], axis=1)
+        if f == TARGET:
+            out[f"{f}_last"] = values[:, -1]
+        else:
+            out[f"{f}_today"] = values[:, -1]
+        out[f"{f}_change"] = values[:, -1] - values[:, -2]
+        out[f"{f}_trend"] = _trend(values)
+        if f == TARGET:
+            out[f"{f}_mean"] = values.mean(axis=1)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def epidemic_columns(columns: list[str]) -> list[str]:
+    """The engineered columns of tested_positive and the CLI/ILI survey signals."""
+    return [c for c in columns if c.rsplit("_", 1)[0] in (TARGET, *EPIDEMIC)]
+
+
+class ChangeModel:
+    """A scikit-learn regressor of ``y - tested_positive(yesterday)`` on engineered features:
+    ``kind="linear"`` (standardised ridge) or ``"hgb"`` (HistGradientBoosting on the
+    epidemic signals)."""
+
+    def __init__(self, kind: str, table: CovidTable, alpha: float = 100.0, seed: int = 0):
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.kind, self.features, self.n_days = kind, table.features, table.n_days
+        names = list(engineer_features(table.frame.iloc[:2], table.features, table.n_days).columns)
+        if kind == "linear":
+            self.columns = names
+            self.model = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+        elif kind == "hgb":
+            self.columns = epidemic_columns(names)
+            self.model = HistGradientBoostingRegressor(
+                learning_rate=0.05, max_iter=100, max_depth=3, min_samples_leaf=40,
+                l2_regularization=1.0, random_state=seed)
+        else:
+            raise ValueError(f"kind must be 'linear' or 'hgb', got {kind!r}")
+
+    def _x(self, frame: pd.DataFrame) -> np.ndarray:
+        return engineer_features(frame, self.features, self.n_days)[self.columns].to_numpy()
+
+    def _last(self, frame: pd.DataFrame) -> np.ndarray:
+        return frame[f"{TARGET}_d{self.n_days - 1}"].to_numpy(dtype=np.float64)
+
+    def fit(self, frame: pd.DataFrame, y: np.ndarray) -> ChangeModel:
+        self.model.fit(self._x(frame), y - self._last(frame))
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model.predict(self._x(frame)) + self._last(frame)
+
+    def __repr__(self) -> str:
+        return f"ChangeModel({self.kind}, {len(self.columns)} columns: {self.model})"
+
+
+def fit_components(cfg: Config, table: CovidTable, rows: np.ndarray) -> dict[str, object]:
+    """The non-MLP components of ``cfg.blend`` fitted on ``rows`` (bool mask) of ``table``;
+    each has ``predict(frame) -> [N]``."""
+    from hw1_covid_regression.timecv import RidgeTimeCV, non_id_columns, subset
+
+    part = subset(table, rows)
+    y = part.frame[table.target_column].to_numpy(dtype=np.float64)
+    out: dict[str, object] = {}
+    for name in cfg.blend_weights:
+        if name == "ridge":
+            out[name] = RidgeTimeCV(non_id_columns(part, states=False)).fit(part)
+        elif name == "linear_change":
+            out[name] = ChangeModel("linear", part, alpha=cfg.linear_alpha).fit(part.frame, y)
+        elif name == "hgb_change":
+            out[name] = ChangeModel("hgb", part, seed=cfg.seed).fit(part.frame, y)
+    return out
 
 
 def feature_scores(frame: pd.DataFrame, target: pd.Series, seed: int = 0) -> pd.DataFrame:
@@ -155,65 +269,122 @@ def make_optimizer(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
 
 
 @dataclass
-class Run:
-    """What :func:`train_ensemble` returns."""
+class Prepared:
+    """The MLP's inputs: chosen columns, scaled, as tensors, with the validation mask."""
 
     columns: list[str]
-    baseline_column: str | None  # the model predicts y minus this column, when set
-    valid_mask: np.ndarray
-    models: list[nn.Module]
-    histories: list[History]
+    baseline_column: str | None  # the MLP predicts y minus this column, when set
+    valid_mask: np.ndarray  # [N] bool
     scaler: Standardizer | None
-    valid_pred: np.ndarray  # ensemble mean on the validation rows
-    valid_true: np.ndarray
-    valid_mse: float
-    member_mse: list[float] = field(default_factory=list)
+    x: torch.Tensor  # [N, F] float32
+    target: torch.Tensor  # [N, 1] float32: y, or y - baseline
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """[N] ensemble-mean prediction for rows that have ``self.columns``."""
-        x = frame[self.columns].to_numpy(dtype=np.float64)
-        if self.scaler is not None:
-            x = self.scaler(x)
-        xt = torch.tensor(x, dtype=torch.float32)
-        with torch.no_grad():
-            preds = [m.eval()(xt).squeeze(1).numpy() for m in self.models]
-        offset = frame[self.baseline_column].to_numpy() if self.baseline_column else 0.0
-        return np.mean(preds, axis=0) + offset
+    def batches(self, rows: np.ndarray, batch_size: int, shuffle: bool = False,
+                seed: int = 0) -> TensorBatches:
+        return TensorBatches(self.x[rows], self.target[rows], batch_size=batch_size,
+                             shuffle=shuffle, seed=seed)
 
 
-def train_ensemble(cfg: Config, train: CovidTable, progress: bool = False,
-                   device: str | torch.device = "cpu") -> Run:
-    """Split, select features, scale, and train one model per seed; score the mean."""
+def prepare(cfg: Config, train: CovidTable) -> Prepared:
+    """Split, choose the MLP's columns on the training rows, scale with their statistics."""
     valid = validation_mask(cfg, train)
-    train_rows = np.flatnonzero(~valid)
-    columns = input_columns(cfg, train, train_rows)
+    columns = input_columns(cfg, train, np.flatnonzero(~valid))
     x = train.frame[columns].to_numpy(dtype=np.float64)
     y = train.frame[train.target_column].to_numpy(dtype=np.float64)
     # The last day whose tested_positive is an input: the persistence forecast.
-    baseline = f"tested_positive_d{train.n_days - 1}" if cfg.predict_change else None
+    baseline = f"{TARGET}_d{train.n_days - 1}" if cfg.predict_change else None
     target = y - train.frame[baseline].to_numpy() if baseline else y
     scaler = Standardizer(x[~valid]) if cfg.scale else None
     if scaler is not None:
         x = scaler(x)
-    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(target, dtype=torch.float32)[:, None]
-    valid_loader = TensorBatches(xt[valid], yt[valid], batch_size=1024)
+    return Prepared(columns, baseline, valid, scaler, torch.tensor(x, dtype=torch.float32),
+                    torch.tensor(target, dtype=torch.float32)[:, None])
 
+
+@dataclass
+class Run:
+    """What :func:`train_ensemble` returns."""
+
+    prep: Prepared
+    models: list[nn.Module]
+    histories: list[History]
+    weights: dict[str, float]
+    components: dict[str, object]  # non-MLP components fitted on every training row
+    valid_pred: np.ndarray = field(default_factory=lambda: np.empty(0))
+    valid_true: np.ndarray = field(default_factory=lambda: np.empty(0))
+    valid_mse: float = float("nan")
+    member_mse: list[float] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.prep.columns
+
+    @property
+    def valid_mask(self) -> np.ndarray:
+        return self.prep.valid_mask
+
+    def predict_mlp(self, frame: pd.DataFrame) -> np.ndarray:
+        """[N] mean over the MLP ensemble members."""
+        x = frame[self.prep.columns].to_numpy(dtype=np.float64)
+        if self.prep.scaler is not None:
+            x = self.prep.scaler(x)
+        xt = torch.tensor(x, dtype=torch.float32)
+        with torch.no_grad():
+            preds = [m.eval()(xt).squeeze(1).numpy() for m in self.models]
+        offset = frame[self.prep.baseline_column].to_numpy() if self.prep.baseline_column else 0.0
+        return np.mean(preds, axis=0) + offset
+
+    def component_predictions(self, frame: pd.DataFrame,
+                              components: dict[str, object] | None = None) -> dict[str, np.ndarray]:
+        """{component: [N] prediction} for every component of the blend."""
+        components = self.components if components is None else components
+        return {name: self.predict_mlp(frame) if name == "mlp" else components[name].predict(frame)
+                for name in self.weights}
+
+    def predict(self, frame: pd.DataFrame, components: dict[str, object] | None = None) -> np.ndarray:
+        """[N] the blend's prediction for rows that have the train file's input columns."""
+        preds = self.component_predictions(frame, components)
+        return sum(self.weights[name] * pred for name, pred in preds.items())
+
+
+def make_model(cfg: Config, n_inputs: int) -> Regressor:
+    return Regressor(n_inputs, cfg.hidden_layers, cfg.linear_skip)
+
+
+def train_ensemble(cfg: Config, train: CovidTable, progress: bool = False,
+                   device: str | torch.device = "cpu") -> Run:
+    """Train one MLP per seed (early stopping on the validation rows) and the blend's other
+    components; score the blend on the validation rows with every component fitted on the
+    training rows only, then refit the non-MLP components on all rows for prediction."""
+    prep = prepare(cfg, train)
+    valid = prep.valid_mask
+    weights = cfg.blend_weights
     models, histories, member_mse = [], [], []
-    for seed in cfg.ensemble_seeds:
-        set_seed(seed)
-        model = Regressor(len(columns), cfg.hidden_layers, cfg.linear_skip)
-        history = fit(model, TensorBatches(xt[~valid], yt[~valid], batch_size=cfg.batch_size,
-                                           shuffle=True, seed=seed),
-                      valid_loader, optimizer=make_optimizer(cfg, model), n_epochs=cfg.n_epochs,
-                      early_stop=cfg.early_stop, device=device, progress=progress,
-                      config={"seed": seed, **cfg.__dict__})
-        models.append(model.cpu())
-        histories.append(history)
-        member_mse.append(history.best_score)
-    run = Run(columns, baseline, valid, models, histories, scaler, np.empty(0), y[valid], float("nan"),
-              member_mse)
-    run.valid_pred = run.predict(train.frame[valid])
+    if "mlp" in weights:
+        valid_loader = prep.batches(valid, batch_size=1024)
+        for seed in cfg.ensemble_seeds:
+            set_seed(seed)
+            model = make_model(cfg, len(prep.columns))
+            history = fit(model, prep.batches(~valid, cfg.batch_size, shuffle=True, seed=seed),
+                          valid_loader, optimizer=make_optimizer(cfg, model), n_epochs=cfg.n_epochs,
+                          early_stop=cfg.early_stop, device=device, progress=progress,
+                          config={"seed": seed, **cfg.__dict__})
+            models.append(model.cpu())
+            histories.append(history)
+            member_mse.append(history.best_score)
+    return finish_run(cfg, train, prep, models, histories, member_mse)
+
+
+def finish_run(cfg: Config, train: CovidTable, prep: Prepared, models: list[nn.Module],
+               histories: list[History], member_mse: list[float]) -> Run:
+    """Fit the non-MLP components, score the blend on the validation rows, refit on all rows."""
+    valid = prep.valid_mask
+    run = Run(prep, models, histories, cfg.blend_weights, {}, member_mse=member_mse)
+    held_out = fit_components(cfg, train, ~valid)
+    run.valid_true = train.frame[train.target_column].to_numpy(dtype=np.float64)[valid]
+    run.valid_pred = run.predict(train.frame[valid], held_out)
     run.valid_mse = float(np.mean((run.valid_pred - run.valid_true) ** 2))
+    run.components = fit_components(cfg, train, np.ones(len(train.frame), dtype=bool))
     return run
 
 

@@ -1,0 +1,203 @@
+"""HW1: rolling-origin time validation of every preset and the linear references on the real
+2021, 2022 and 2023 train files, several seeds; chooses the blend weights of strong and boss on
+the selection folds only and reports the latest fold (each state's last quarter) as the test.
+
+    python -m benchmarks.hw1_timecv [--years 2021 2022 2023] [--seeds 3]
+        [--presets simple medium strong boss] [--out benchmarks/RESULTS_hw1_timecv.md]
+
+Folds (fractions of each state's days; train = every day before the start):
+selection 0.45-0.6, 0.525-0.675, 0.6-0.75; latest 0.75-1 (see hw1_covid_regression/timecv.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common.config import build_config, cpu_model, library_versions
+from common.covid import find_covid_files, load_covid
+from common.io import write_report
+from common.paths import shared_data_dir
+from hw1_covid_regression.covid_model import PRESETS, Config, train_ensemble
+from hw1_covid_regression.timecv import (
+    LATEST_FOLD,
+    SELECTION_FOLDS,
+    reference_predictions,
+    rolling_folds,
+    subset,
+)
+
+REFERENCES = ("ridge", "linreg", "persistence")
+SEEDS = (5201314, 1, 2, 3, 4)
+
+
+def choose_weights(records: list[dict], components: tuple[str, ...], step: float = 0.1
+                   ) -> tuple[dict[str, float], float]:
+    """Blend weights on the simplex (multiples of ``step``) that minimise the mean over
+    ``records`` of blend MSE / ridge MSE. Each record holds ``y``, ``ridge_ref`` (the reference) and one
+    prediction per component. Returns (weights, that mean)."""
+    n = round(1 / step)
+    best, best_score = None, np.inf
+    for ks in itertools.product(range(n + 1), repeat=len(components) - 1):
+        if sum(ks) > n:
+            continue
+        w = np.array([*ks, n - sum(ks)]) / n
+        score = np.mean([np.mean((sum(wi * r[c] for wi, c in zip(w, components)) - r["y"]) ** 2)
+                         / np.mean((r["ridge_ref"] - r["y"]) ** 2) for r in records])
+        if score < best_score - 1e-12:
+            best, best_score = w, score
+    return {c: round(float(wi), 6) for c, wi in zip(components, best)}, float(best_score)
+
+
+def mse(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((pred - y) ** 2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", help="folder holding hw1_covid_<year>/ (default: the shared real data)")
+    parser.add_argument("--years", nargs="+", default=["2021", "2022", "2023"])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--presets", nargs="+", default=["simple", "medium", "strong", "boss"])
+    parser.add_argument("--out", default="benchmarks/RESULTS_hw1_timecv.md")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    root = Path(args.data) if args.data else shared_data_dir()
+    if root is None:
+        raise SystemExit("real HW1 data not found: --data DIR (a folder holding hw1_covid_<year>/)")
+    seeds = SEEDS[:args.seeds]
+    latest_name = f"{LATEST_FOLD[0]:.3g}-{LATEST_FOLD[1]:.3g}"
+
+    # runs[(model, year, fold, seed)] = MSE; comps[(preset, year, fold, seed)] = predictions
+    runs: dict[tuple, float] = {}
+    comps: dict[tuple, dict[str, np.ndarray]] = {}
+    cpu: dict[str, list[float]] = {p: [] for p in args.presets}
+    alphas: dict[str, list[float]] = {}
+    for year in args.years:
+        train, _ = load_covid(*find_covid_files(root / f"hw1_covid_{year}"))
+        for fold in rolling_folds(train):
+            part, frame = subset(train, fold.train), train.frame[fold.valid]
+            y = frame[train.target_column].to_numpy(dtype=np.float64)
+            refs = reference_predictions(part, frame)
+            for name in REFERENCES:
+                for seed in seeds:  # deterministic: the same value for every seed
+                    runs[(name, year, fold.name, seed)] = mse(refs[name], y)
+            for preset in args.presets:
+                for seed in seeds:
+                    extra = {"seed": seed}
+                    if PRESETS[preset].get("seeds"):  # each repetition is a different ensemble
+                        extra["seeds"] = tuple(seed + 1000 * k for k in range(len(PRESETS[preset]["seeds"])))
+                    cfg = build_config(Config, PRESETS, preset, **extra)
+                    t0 = time.process_time()
+                    run = train_ensemble(cfg, part)
+                    cpu[preset].append(time.process_time() - t0)
+                    pred = run.component_predictions(frame)
+                    runs[(preset, year, fold.name, seed)] = mse(run.predict(frame), y)
+                    comps[(preset, year, fold.name, seed)] = {**pred, "y": y, "ridge_ref": refs["ridge"]}
+                    if "ridge" in run.components:
+                        alphas.setdefault(year, []).append(run.components["ridge"].alpha)
+                    print(f"{year} {fold.name:11s} {preset:6s} seed {seed}: "
+                          f"{runs[(preset, year, fold.name, seed)]:.4f} (ridge {runs[('ridge', year, fold.name, seed)]:.4f}) "
+                          f"{cpu[preset][-1]:.1f} s CPU", flush=True)
+
+    # Blend weights chosen on the selection folds only (all years, folds and seeds pooled).
+    chosen = {}
+    for preset in args.presets:
+        weights = build_config(Config, PRESETS, preset).blend_weights
+        if len(weights) < 2:
+            continue
+        records = [r for (p, _, f, _), r in comps.items() if p == preset and f != latest_name]
+        w, score = choose_weights(records, tuple(weights))
+        blend = {}
+        for year in args.years:
+            lat = [r for (p, yr, f, _), r in comps.items() if p == preset and yr == year and f == latest_name]
+            blend[year] = [mse(sum(w[c] * r[c] for c in w), r["y"]) for r in lat]
+        comp_latest = {c: {year: np.mean([mse(r[c], r["y"]) for (p, yr, f, _), r in comps.items()
+                                          if p == preset and yr == year and f == latest_name])
+                           for year in args.years} for c in weights}
+        chosen[preset] = (weights, w, score, blend, comp_latest)
+
+    def cell(values: list[float]) -> str:
+        return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+
+    models = [*args.presets, *REFERENCES]
+    names = {"ridge": "ridge (alpha by time CV)", "linreg": "LinearRegression",
+             "persistence": "persistence (tomorrow = today)"}
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    lines = [
+        "## HW1 COVID-19: rolling-origin time validation (real 2021, 2022, 2023 train files)",
+        "",
+        f"Command: `python -m {' '.join(['benchmarks.hw1_timecv', *sys.argv[1:]])}`  ",
+        f"Machine: {os.cpu_count()} cores ({cpu_model()}), {ram:.0f} GiB RAM, no GPU, "
+        f"{torch.get_num_threads()} torch thread; {library_versions('sklearn')}  ",
+        f"Seeds {list(seeds)} (an ensemble preset gets a different set of member seeds per repetition). "
+        "Within each state, rows are ordered by id (= time, checked against the overlap of "
+        "consecutive windows); a fold trains on every day before the cut and validates on the "
+        "block after it. Selection folds (validation block as fractions of each state's days): "
+        f"{', '.join(f'{a}-{b}' for a, b in SELECTION_FOLDS)}; latest fold (the test, each "
+        f"state's last quarter): {latest_name}. References are deterministic (spread 0 over seeds). "
+        "Ridge is standardised, on all non-id non-state columns, alpha by two inner time folds; "
+        "LinearRegression on the same columns; persistence predicts yesterday's tested_positive.",
+        "",
+        "### Latest fold (test): MSE, mean ± std over seeds",
+        "",
+        "| model | " + " | ".join(args.years) + " | mean ratio to ridge |",
+        "|---|" + "---|" * (len(args.years) + 1),
+    ]
+    for m in models:
+        vals = {yr: [v for (mm, y2, f, _), v in runs.items() if mm == m and y2 == yr and f == latest_name]
+                for yr in args.years}
+        ratio = np.mean([np.mean(vals[yr]) / np.mean([v for (mm, y2, f, _), v in runs.items()
+                                                      if mm == "ridge" and y2 == yr and f == latest_name])
+                         for yr in args.years])
+        lines.append(f"| {names.get(m, m)} | " + " | ".join(cell(vals[yr]) for yr in args.years)
+                     + f" | {ratio:.3f} |")
+    lines += ["", "### Issue 12 targets on the latest fold (mean over seeds)", ""]
+    for preset, ref, need in (("boss", "ridge", 0.03), ("strong", "linreg", 0.0)):
+        if preset not in args.presets:
+            continue
+        for yr in args.years:
+            a = np.mean([v for (m, y2, f, _), v in runs.items() if m == preset and y2 == yr and f == latest_name])
+            b = np.mean([v for (m, y2, f, _), v in runs.items() if m == ref and y2 == yr and f == latest_name])
+            gain = 1 - a / b
+            lines.append(f"- {yr}: {preset} {a:.4f} vs {names[ref]} {b:.4f}: {100 * gain:+.1f} % "
+                         f"({'met' if gain >= need and gain > 0 else 'NOT met'}; target ≥ {100 * need:.0f} %"
+                         f"{'' if need else ', i.e. better'})")
+    lines += ["", "### Selection folds: MSE, mean ± std over seeds and folds", "",
+              "| model | " + " | ".join(args.years) + " |", "|---|" + "---|" * len(args.years)]
+    for m in models:
+        lines.append(f"| {names.get(m, m)} | " + " | ".join(cell(
+            [v for (mm, y2, f, _), v in runs.items() if mm == m and y2 == yr and f != latest_name])
+            for yr in args.years) + " |")
+    lines += ["", "### Blend weights, chosen on the selection folds only", "",
+              "Grid over the simplex in steps of 0.1, minimising the mean over selection folds, "
+              "years and seeds of (blend MSE / ridge MSE). The latest fold was not used.", "",
+              "| preset | weights in PRESETS | weights chosen | selection score | latest fold with the chosen weights | "
+              "latest fold per component (mean over seeds) |", "|---|---|---|---|---|---|"]
+    for preset, (used, w, score, blend, comp_latest) in chosen.items():
+        same = all(abs(used.get(c, 0) - w[c]) < 1e-6 for c in w)
+        lines.append(
+            f"| {preset} | {used} | {w}{'' if same else ' (differs: update PRESETS)'} | {score:.4f} | "
+            + ", ".join(f"{yr} {cell(blend[yr])}" for yr in args.years) + " | "
+            + "; ".join(f"{c}: " + ", ".join(f"{comp_latest[c][yr]:.4f}" for yr in args.years)
+                        for c in used) + " |")
+    lines += ["", "### CPU time per training run (one fold's training part, s)", "",
+              "| preset | mean | max |", "|---|---|---|"]
+    for preset in args.presets:
+        lines.append(f"| {preset} | {np.mean(cpu[preset]):.1f} | {np.max(cpu[preset]):.1f} |")
+    if alphas:
+        lines += ["", "Ridge alphas chosen by the inner time folds (boss's ridge component): "
+                  + ", ".join(f"{yr}: {sorted(set(a))}" for yr, a in alphas.items())]
+    lines.append("")
+    write_report(args.out, lines)
+
+
+if __name__ == "__main__":
+    main()

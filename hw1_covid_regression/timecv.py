@@ -1,0 +1,146 @@
+"""Rolling-origin time validation for HW1, and the linear references every model must beat.
+
+Each row of a HW1 file is one (state, window of consecutive days); its target is the window's
+last day. :func:`state_days` orders each state's rows in time by the overlap of consecutive
+windows (:func:`common.covid.window_chains`), and the runs between missing days by id (ids run
+in time order within a state in all three real files: 2021 and 2023 are sorted by state then
+day, 2022 by day then state). A fold cuts every state's days at a fraction of its length: training rows are those whose target day is before the cut,
+validation rows the days from the cut to the fold's end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from common.covid import CovidTable, window_chains
+
+# (start, end) of the validation block as fractions of each state's days. The first three are
+# the *selection* folds on which every choice of strong/boss was made; the last one, each
+# state's last quarter of days, is the test fold and was not used to choose anything.
+SELECTION_FOLDS = ((0.45, 0.6), (0.525, 0.675), (0.6, 0.75))
+LATEST_FOLD = (0.75, 1.0)
+FOLDS = (*SELECTION_FOLDS, LATEST_FOLD)
+
+
+def state_days(table: CovidTable) -> tuple[np.ndarray, np.ndarray]:
+    """``(state, day)``, both [N]: the row's state index and its target day's rank among the
+    rows of that state (0 = earliest).
+
+    Time order comes from the overlap of consecutive windows (:func:`window_chains`); where a
+    state's days break into several chains (a missing day), the chains are ordered by their
+    ids, which run in time order in every year's real file. Raises ``ValueError`` when the id
+    ranges of two chains of one state overlap (their order would be a guess).
+    """
+    state = table.state_index
+    ids = table.frame["id"].to_numpy()
+    chain, position = window_chains(table)
+    day = np.empty(len(ids), dtype=int)
+    for s in np.unique(state):
+        chains = np.unique(chain[state == s])
+        spans = sorted((ids[chain == c].min(), ids[chain == c].max(), c) for c in chains)
+        offset = 0
+        for k, (lo, hi, c) in enumerate(spans):
+            if k and lo <= spans[k - 1][1]:
+                raise ValueError(f"{table.path}: state {table.states[s]} has runs of consecutive "
+                                 f"days with overlapping ids ({spans[k - 1][0]}..{spans[k - 1][1]} "
+                                 f"and {lo}..{hi}); cannot order them in time")
+            rows = chain == c
+            day[rows] = offset + position[rows]
+            offset += int(rows.sum())
+    return state, day
+
+
+@dataclass
+class Fold:
+    """One rolling-origin split: ``train`` rows end before the cut, ``valid`` rows follow it."""
+
+    name: str
+    train: np.ndarray  # [N] bool
+    valid: np.ndarray  # [N] bool
+
+
+def rolling_folds(table: CovidTable, folds=FOLDS) -> list[Fold]:
+    """One :class:`Fold` per ``(start, end)``: for a state with ``L`` days, validation days are
+    ``round(start*L) <= day < round(end*L)`` and training days ``day < round(start*L)``."""
+    state, day = state_days(table)
+    length = np.bincount(state)[state]
+    out = []
+    for start, end in folds:
+        if not 0 < start < end <= 1:
+            raise ValueError(f"fold ({start}, {end}): need 0 < start < end <= 1")
+        cut, stop = np.round(start * length), np.round(end * length)
+        out.append(Fold(f"{start:.3g}-{end:.3g}", day < cut, (day >= cut) & (day < stop)))
+    return out
+
+
+def subset(table: CovidTable, rows: np.ndarray) -> CovidTable:
+    """The table restricted to ``rows`` (bool mask or indices), same layout."""
+    frame = table.frame.iloc[np.flatnonzero(rows) if rows.dtype == bool else rows].reset_index(drop=True)
+    return CovidTable(table.path, frame, table.states, table.features, table.n_days, table.has_target)
+
+
+def inner_time_folds(table: CovidTable) -> list[Fold]:
+    """Two time folds inside a training table (for choosing alpha without looking ahead)."""
+    return rolling_folds(table, ((0.6, 0.8), (0.8, 1.0)))
+
+
+# --- references -----------------------------------------------------------------------------
+
+def non_id_columns(table: CovidTable, states: bool = True) -> list[str]:
+    cols = [c for c in table.input_columns if c != "id"]
+    return cols if states else [c for c in cols if c not in table.states]
+
+
+def persistence(frame: pd.DataFrame, table: CovidTable) -> np.ndarray:
+    """[N] tomorrow = today: the last input day's ``tested_positive``."""
+    return frame[f"tested_positive_d{table.n_days - 1}"].to_numpy(dtype=np.float64)
+
+
+ALPHAS = tuple(float(a) for a in np.logspace(-3, 3, 13))
+
+
+class RidgeTimeCV:
+    """Standardised ridge regression on given columns; alpha chosen by :func:`inner_time_folds`
+    on the training table (never a shuffled CV), then refitted on all its rows."""
+
+    def __init__(self, columns: list[str], alphas: tuple[float, ...] = ALPHAS):
+        self.columns, self.alphas = columns, alphas
+
+    def _fit(self, x: np.ndarray, y: np.ndarray, alpha: float):
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), Ridge(alpha=alpha)).fit(x, y)
+
+    def fit(self, table: CovidTable) -> RidgeTimeCV:
+        x = table.frame[self.columns].to_numpy(dtype=np.float64)
+        y = table.frame[table.target_column].to_numpy(dtype=np.float64)
+        folds = inner_time_folds(table)
+        errors = [np.mean([np.mean((self._fit(x[f.train], y[f.train], a).predict(x[f.valid])
+                                    - y[f.valid]) ** 2) for f in folds]) for a in self.alphas]
+        self.alpha = float(self.alphas[int(np.argmin(errors))])
+        self.model = self._fit(x, y, self.alpha)
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model.predict(frame[self.columns].to_numpy(dtype=np.float64))
+
+
+def reference_predictions(train: CovidTable, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Predictions for ``frame`` of the three references, fitted on ``train``:
+    ridge (standardised, alpha by time-ordered CV) and LinearRegression, both on all non-id
+    non-state columns (the state one-hots made ridge worse in every year), and persistence."""
+    from sklearn.linear_model import LinearRegression
+
+    cols = non_id_columns(train, states=False)
+    y = train.frame[train.target_column].to_numpy(dtype=np.float64)
+    linreg = LinearRegression().fit(train.frame[cols].to_numpy(dtype=np.float64), y)
+    return {
+        "ridge": RidgeTimeCV(cols).fit(train).predict(frame),
+        "linreg": linreg.predict(frame[cols].to_numpy(dtype=np.float64)),
+        "persistence": persistence(frame, train),
+    }

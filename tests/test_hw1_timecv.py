@@ -1,0 +1,248 @@
+"""HW1: file discovery for any year, rolling-origin folds (no future day in training), the
+engineered features, the blend and its weight choice."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.hw1_timecv import choose_weights
+from common.config import build_config
+from common.covid import (
+    FEATURES_2022,
+    STATES_2022,
+    CovidTable,
+    find_covid_files,
+    load_covid,
+    load_covid_csv,
+    write_synthetic,
+)
+from hw1_covid_regression.covid_model import (
+    PRESETS,
+    Config,
+    engineer_features,
+    epidemic_columns,
+    train_ensemble,
+)
+from hw1_covid_regression.timecv import (
+    LATEST_FOLD,
+    reference_predictions,
+    rolling_folds,
+    state_days,
+    subset,
+)
+
+
+@pytest.fixture(scope="module")
+def synthetic_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hw1tc")
+    write_synthetic(out, seed=2)
+    return out
+
+
+# --- finding a year's files --------------------------------------------------------------------
+
+@pytest.mark.parametrize("train_name, test_name", [
+    ("covid.train.csv", "covid.test.csv"),  # 2021, 2022
+    ("covid_train.csv", "covid_test.csv"),  # 2023
+    ("my_train_copy.csv", "kaggle-test.csv"),  # unknown names: found by header
+])
+def test_find_covid_files_by_name_or_header(synthetic_dir, tmp_path, train_name, test_name):
+    shutil.copy(synthetic_dir / "covid.train.csv", tmp_path / train_name)
+    shutil.copy(synthetic_dir / "covid.test.csv", tmp_path / test_name)
+    (tmp_path / "sampleSubmission.csv").write_text("id,tested_positive\r\n0,0.0\r\n")
+    train, test = find_covid_files(tmp_path)
+    assert (train.name, test.name) == (train_name, test_name)
+
+
+def test_find_covid_files_wrong_folder_names_folder_and_files(synthetic_dir, tmp_path):
+    shutil.copy(synthetic_dir / "covid.test.csv", tmp_path / "covid.test.csv")
+    (tmp_path / "notes.csv").write_text("a,b\r\n1,2\r\n")
+    with pytest.raises(FileNotFoundError) as err:
+        find_covid_files(tmp_path)
+    message = str(err.value)
+    assert str(tmp_path) in message and "covid.test.csv (test layout)" in message
+    assert "notes.csv" in message and "expected one HW1 train and one test CSV" in message
+    with pytest.raises(FileNotFoundError, match="no .csv files"):
+        find_covid_files(tmp_path / "..")
+    with pytest.raises(FileNotFoundError, match="data folder not found"):
+        find_covid_files(tmp_path / "nope")
+
+
+# --- rolling-origin folds ----------------------------------------------------------------------
+
+def _table_with_known_days(n_days: int, gap_state: int = 1) -> tuple[CovidTable, np.ndarray]:
+    """A 3-state table whose every feature on calendar day t equals t, rows shuffled in the
+    file, ids in time order (day then state, as the real 2022 file) and one missing day in
+    ``gap_state`` (its days then form two runs of windows). Returns (table, true target day)."""
+    rng = np.random.default_rng(0)
+    states, features = STATES_2022[:3], ["cli", "tested_positive"]
+    rows = []
+    for s in range(3):
+        for t in range(n_days - 1, 40 + s):  # target days; states differ in length
+            days = np.arange(t - n_days + 1, t + 1)
+            if s == gap_state and 20 in days:
+                continue  # day 20 missing: no window covers it
+            onehot = np.eye(3)[s]
+            values = np.stack([days + 0.5 * s, days + 100.0 * s], axis=1).reshape(-1)
+            rows.append((t, s, onehot, values))
+    rows.sort(key=lambda r: (r[0], r[1]))  # ids in time order
+    order = rng.permutation(len(rows))  # file order shuffled
+    names = ["id", *states] + [f"{f}_d{d}" for d in range(1, n_days + 1) for f in features]
+    data = [[i, *rows[i][2], *rows[i][3]] for i in order]
+    frame = pd.DataFrame(data, columns=names).astype(float)
+    frame["id"] = frame["id"].astype(np.int64)
+    truth = np.array([rows[i][0] for i in order])
+    return CovidTable(None, frame, list(states), features, n_days, True), truth
+
+
+@pytest.mark.parametrize("n_days", [3, 5])
+def test_rolling_folds_never_train_on_a_future_day(n_days):
+    table, truth = _table_with_known_days(n_days)
+    state = table.state_index
+    folds = rolling_folds(table)
+    assert folds[-1].name == f"{LATEST_FOLD[0]:.3g}-{LATEST_FOLD[1]:.3g}"
+    for fold in folds:
+        assert not (fold.train & fold.valid).any()
+        for s in range(3):
+            tr, va = fold.train & (state == s), fold.valid & (state == s)
+            assert tr.any() and va.any()
+            # every day a training row reads (inputs and target) is before the first validation day
+            assert truth[tr].max() < truth[va].min()
+            # training = all rows before the cut: nothing earlier is left out
+            assert truth[(state == s) & ~fold.train].min() > truth[tr].max()
+    # the latest fold holds out each state's last quarter of rows, and nothing after it is lost
+    latest = folds[-1]
+    for s in range(3):
+        n = (state == s).sum()
+        assert (latest.valid & (state == s)).sum() == n - round(0.75 * n)
+        assert truth[latest.valid & (state == s)].max() == truth[state == s].max()
+
+
+def test_state_days_follow_time_when_file_order_and_chains_differ():
+    table, truth = _table_with_known_days(5)
+    state, day = state_days(table)
+    for s in range(3):
+        m = state == s
+        assert np.array_equal(np.argsort(day[m]), np.argsort(truth[m]))
+        assert sorted(day[m]) == list(range(m.sum()))
+
+
+def test_state_days_refuses_runs_whose_ids_interleave():
+    table, truth = _table_with_known_days(5)
+    frame = table.frame.copy()
+    # give the state with a gap ids that interleave its two runs: order by id is now a guess
+    rows = np.flatnonzero(table.state_index == 1)
+    frame.loc[rows, "id"] = np.random.default_rng(0).permutation(frame.loc[rows, "id"].to_numpy())
+    bad = CovidTable(None, frame, table.states, table.features, 5, True)
+    with pytest.raises(ValueError, match="overlapping ids"):
+        state_days(bad)
+
+
+def test_synthetic_files_fold_by_chain_although_ids_are_shuffled(synthetic_dir):
+    train = load_covid_csv(synthetic_dir / "covid.train.csv")
+    block = train.day_block()
+    state, day = state_days(train)
+    for s in range(0, 37, 9):  # the next day's window starts one day later
+        rows = np.flatnonzero(state == s)[np.argsort(day[state == s])]
+        np.testing.assert_array_equal(block[rows[1:], :-1], block[rows[:-1], 1:])
+
+
+# --- features, blend, weights ------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_days", [3, 5])
+def test_engineered_features_by_name(n_days):
+    table, _ = _table_with_known_days(n_days)
+    feats = engineer_features(table.frame, table.features, n_days)
+    t = table.frame[f"cli_d{n_days}"].to_numpy()  # = target day + 0.5 * state
+    np.testing.assert_allclose(feats["cli_today"], t)
+    np.testing.assert_allclose(feats["cli_change"], 1.0)  # one per day
+    np.testing.assert_allclose(feats["cli_trend"], 1.0)
+    tp_last = table.frame[f"tested_positive_d{n_days - 1}"].to_numpy()
+    np.testing.assert_allclose(feats["tested_positive_last"], tp_last)
+    np.testing.assert_allclose(feats["tested_positive_mean"], tp_last - (n_days - 2) / 2)
+    assert f"tested_positive_d{n_days}" not in feats and "tested_positive_today" not in feats
+    assert epidemic_columns(list(feats.columns)) == list(feats.columns)  # cli and tp only
+
+
+def test_engineered_features_2022_names():
+    names = ["id", *STATES_2022] + [f"{f}_d{d}" for d in range(1, 6) for f in FEATURES_2022]
+    frame = pd.DataFrame(np.ones((2, len(names))), columns=names)
+    cols = list(engineer_features(frame, FEATURES_2022, 5).columns)
+    assert len(cols) == 3 * 15 + 4
+    assert set(epidemic_columns(cols)) == {f"{f}_{k}" for f in ("cli", "ili", "hh_cmnty_cli", "nohh_cmnty_cli")
+                                           for k in ("today", "change", "trend")} | {
+        f"tested_positive_{k}" for k in ("last", "change", "trend", "mean")}
+
+
+def test_choose_weights_recovers_a_known_mix():
+    rng = np.random.default_rng(0)
+    records = []
+    for _ in range(4):
+        a, b, c = rng.normal(size=(3, 200))
+        y = 0.3 * a + 0.7 * b
+        records.append({"y": y, "a": a, "b": b, "c": c, "ridge_ref": y + rng.normal(size=200)})
+    weights, score = choose_weights(records, ("a", "b", "c"))
+    assert weights == {"a": 0.3, "b": 0.7, "c": 0.0} and score == pytest.approx(0.0, abs=1e-12)
+
+
+def test_blend_weights_must_be_known_and_sum_to_one():
+    assert build_config(Config, PRESETS, "simple").blend_weights == {"mlp": 1.0}
+    for name in ("strong", "boss"):
+        assert sum(build_config(Config, PRESETS, name).blend_weights.values()) == pytest.approx(1)
+    with pytest.raises(ValueError, match="sum to 1"):
+        _ = build_config(Config, PRESETS, "simple", blend={"mlp": 0.5, "ridge": 0.4}).blend_weights
+    with pytest.raises(ValueError, match="names must be in"):
+        _ = build_config(Config, PRESETS, "simple", blend={"mlp": 0.5, "forest": 0.5}).blend_weights
+
+
+def test_boss_prediction_is_the_weighted_sum_of_its_components(synthetic_dir):
+    train, test = load_covid(synthetic_dir / "covid.train.csv", synthetic_dir / "covid.test.csv")
+    cfg = build_config(Config, PRESETS, "boss", n_epochs=5, early_stop=5)
+    run = train_ensemble(cfg, train)
+    parts = run.component_predictions(test.frame)
+    assert set(parts) == {"mlp", "ridge", "linear_change", "hgb_change"} and len(run.models) == 3
+    expected = sum(cfg.blend_weights[k] * v for k, v in parts.items())
+    np.testing.assert_allclose(run.predict(test.frame), expected, rtol=1e-12)
+    # the validation score uses components fitted without the validation rows
+    assert run.valid_mse == pytest.approx(np.mean((run.valid_pred - run.valid_true) ** 2))
+    assert not np.allclose(run.valid_pred, run.predict(train.frame[run.valid_mask]))
+
+
+def test_references_on_synthetic_folds(synthetic_dir):
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from hw1_covid_regression.timecv import ALPHAS, RidgeTimeCV, non_id_columns
+
+    train = load_covid_csv(synthetic_dir / "covid.train.csv")
+    fold = rolling_folds(train)[-1]
+    part, frame = subset(train, fold.train), train.frame[fold.valid]
+    preds = reference_predictions(part, frame)
+    y = frame[train.target_column].to_numpy()
+    np.testing.assert_allclose(preds["persistence"], frame["tested_positive_d4"])
+    for name, pred in preds.items():  # all far better than the training mean
+        assert np.mean((pred - y) ** 2) < 0.1 * np.mean((part.frame[train.target_column].mean() - y) ** 2), name
+    # ridge: no state or id column, alpha from the grid, then refitted on every training row
+    cols = non_id_columns(part, states=False)
+    assert "id" not in cols and not set(train.states) & set(cols)
+    ridge = RidgeTimeCV(cols).fit(part)
+    assert ridge.alpha in ALPHAS
+    x = part.frame[cols].to_numpy()
+    scaler = StandardScaler().fit(x)
+    direct = Ridge(alpha=ridge.alpha).fit(scaler.transform(x), part.frame[train.target_column])
+    np.testing.assert_allclose(preds["ridge"], direct.predict(scaler.transform(frame[cols].to_numpy())))
+
+
+def test_real_files_of_every_year_are_found_and_fold(shared_data):
+    for year, n_states in (("2021", 40), ("2022", 37), ("2023", 34)):
+        train_path, test_path = find_covid_files(shared_data / f"hw1_covid_{year}")
+        train, test = load_covid(train_path, test_path)
+        assert len(train.states) == n_states
+        latest = rolling_folds(train)[-1]
+        state, day = state_days(train)
+        for s in range(n_states):
+            m = state == s
+            assert day[latest.valid & m].min() == round(0.75 * m.sum())
+
