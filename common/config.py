@@ -36,6 +36,16 @@ def build_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]], preset:
     return cls(**values)
 
 
+def notebook_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]],
+                    namespace: Mapping[str, Any]) -> C:
+    """:func:`build_config` from a notebook's parameters cell: ``notebook_config(Config, PRESETS,
+    globals())`` takes ``preset`` and every name that is a field of ``cls`` (None = the preset's
+    value), so each parameter is written once, in the parameters cell."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"preset"}
+    return build_config(cls, presets, namespace["preset"],
+                        **{k: namespace[k] for k in names if k in namespace})
+
+
 def library_versions(*names: str) -> dict[str, str]:
     """Versions of python and the given importable packages (missing ones are skipped)."""
     versions = {"python": platform.python_version()}
@@ -71,9 +81,10 @@ def describe_runtime() -> str:
 
 
 def save_metrics(out_dir: str | Path, *, metric: str, value: float, config: Any,
-                 seeds: list[int], started: float, data_synthetic: bool,
+                 seeds: list[int], started: float, data: Any,
                  extra: Mapping[str, Any] | None = None) -> Path:
-    """Write ``<out_dir>/metrics.json``: metric, preset, seeds, wall time, data kind, versions."""
+    """Write ``<out_dir>/metrics.json``: metric, preset, seeds, wall time, versions, and the
+    data used (``data``: the notebook's :class:`common.data.DataSource`)."""
     cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
     record = {
         "metric": metric,
@@ -81,7 +92,9 @@ def save_metrics(out_dir: str | Path, *, metric: str, value: float, config: Any,
         "preset": cfg.get("preset"),
         "seeds": list(seeds),
         "wall_seconds": round(time.time() - started, 2),
-        "data": "synthetic" if data_synthetic else "real",
+        "data": data.label,
+        "data_dir": str(data.folder),
+        "data_note": data.note,
         "versions": library_versions(),
         "config": cfg,
         **(extra or {}),

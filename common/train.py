@@ -27,6 +27,10 @@ from common.io import atomic_open
 Forward = Callable[[nn.Module, Any], "tuple[torch.Tensor, torch.Tensor]"]
 
 
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss: the run stops and publishes nothing."""
+
+
 def default_device() -> torch.device:
     """CUDA when present, else Apple MPS, else CPU."""
     if torch.cuda.is_available():
@@ -198,10 +202,14 @@ def fit(
     for epoch in bar:
         model.train()
         total_loss, total_items = 0.0, 0
-        for batch in train_loader:
+        for step, batch in enumerate(train_loader, start=1):
             with torch.autocast(device.type, enabled=use_amp):
                 out_target = forward(model, to_device(batch, device))
                 loss = criterion(*out_target)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"loss is {loss.item()} at epoch {epoch + 1}, batch {step}: check the inputs "
+                    "for NaN/inf or lower the learning rate; nothing was published")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if grad_clip is not None:
