@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from common.config import build_config, cpu_model, library_versions
-from common.covid import load_covid
 from common.data import real_data_dir
+from common.datasets.covid import load_covid
 from common.io import write_report
 from hw1_covid_regression.covid_model import PRESETS, Config, reference_scores, train_ensemble
 

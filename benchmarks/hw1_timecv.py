@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from common.config import build_config, cpu_model, library_versions
-from common.covid import find_covid_files, load_covid
+from common.datasets.covid import find_covid_files, load_covid
 from common.io import write_report
-from common.paths import shared_data_dir
+from common.paths import data_search_path
 from hw1_covid_regression.covid_model import PRESETS, Config, train_ensemble
 from hw1_covid_regression.timecv import (
     LATEST_FOLD,
@@ -62,16 +62,21 @@ def mse(pred: np.ndarray, y: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", help="folder holding hw1_covid_<year>/ (default: the shared real data)")
+    parser.add_argument("--data", help="folder holding hw1_covid_<year>/ (default: the first such "
+                        "folder on the data search path, $ML2022_DATA_PATH)")
     parser.add_argument("--years", nargs="+", default=["2021", "2022", "2023"])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--presets", nargs="+", default=["simple", "medium", "strong", "boss"])
     parser.add_argument("--out", default="benchmarks/RESULTS_hw1_timecv.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    root = Path(args.data) if args.data else shared_data_dir()
-    if root is None:
-        raise SystemExit("real HW1 data not found: --data DIR (a folder holding hw1_covid_<year>/)")
+    roots = [Path(args.data)] if args.data else data_search_path()
+    folders = {}
+    for year in args.years:
+        folders[year] = next((r / f"hw1_covid_{year}" for r in roots if (r / f"hw1_covid_{year}").is_dir()), None)
+        if folders[year] is None:
+            raise SystemExit(f"real HW1 {year} data not found in {[str(r) for r in roots]}: "
+                             "--data DIR (a folder holding hw1_covid_<year>/) or $ML2022_DATA_PATH")
     seeds = SEEDS[:args.seeds]
     latest_name = f"{LATEST_FOLD[0]:.3g}-{LATEST_FOLD[1]:.3g}"
 
@@ -81,7 +86,7 @@ def main() -> None:
     cpu: dict[str, list[float]] = {p: [] for p in args.presets}
     alphas: dict[str, list[float]] = {}
     for year in args.years:
-        train, _ = load_covid(*find_covid_files(root / f"hw1_covid_{year}"))
+        train, _ = load_covid(*find_covid_files(folders[year]))
         for fold in rolling_folds(train):
             part, frame = subset(train, fold.train), train.frame[fold.valid]
             y = frame[train.target_column].to_numpy(dtype=np.float64)

@@ -37,7 +37,7 @@ GB = 1e9
 
 def full_size_dir(seed: int = 0) -> Path:
     """The full-size synthetic set (written once, ~420 MB)."""
-    from common.libriphone import write_synthetic
+    from common.datasets.libriphone import write_synthetic
 
     out = data_root() / "synthetic" / f"libriphone-full-seed{seed}-{generator_version('hw2')}"
     if not (out / ".complete").exists():
@@ -55,7 +55,7 @@ def child(kind: str, concat: int, data_dir: str) -> None:
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     if kind == "ours":
-        from common.libriphone import WindowBatches, load_libriphone, split_by_utterance
+        from common.datasets.libriphone import WindowBatches, load_libriphone, split_by_utterance
 
         data = load_libriphone(data_dir, "train")
         tr, va = split_by_utterance(len(data), 0.8, 1337)

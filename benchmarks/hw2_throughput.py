@@ -27,8 +27,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa
 
 from common.config import cpu_model  # noqa: E402
 from common.data import synthetic_data_dir  # noqa: E402
+from common.datasets.libriphone import SequenceBatches, WindowBatches, load_libriphone  # noqa: E402
 from common.io import write_report  # noqa: E402
-from common.libriphone import SequenceBatches, WindowBatches, load_libriphone  # noqa: E402
 from hw2_phoneme.models import PRESETS, BiRNNTagger, WindowBiRNN, sequence_forward  # noqa: E402
 
 

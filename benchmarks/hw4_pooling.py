@@ -30,8 +30,8 @@ def run_one(args: argparse.Namespace, pooling: str, seed: int) -> dict:
     import models as M
     import torch
 
-    from common import voxceleb as vc
     from common.config import build_config
+    from common.datasets import voxceleb as vc
 
     torch.set_num_threads(args.threads)
     # The split and the order training utterances are drawn in follow cfg.seed (fixed, so every
@@ -91,7 +91,7 @@ def main() -> int:
 
     from hw4_speaker_bench import machine  # same machine line as the main benchmark
 
-    from common import voxceleb as vc
+    from common.datasets import voxceleb as vc
 
     command = "python " + " ".join([str(Path(sys.argv[0]).as_posix())] + sys.argv[1:])
     load_before, t_start = os.getloadavg(), time.time()

@@ -28,9 +28,9 @@ def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int)
     import models as M
     import torch
 
-    from common import voxceleb as vc
     from common.config import build_config
     from common.data import resolve_data_dir
+    from common.datasets import voxceleb as vc
 
     torch.set_num_threads(threads)
     preset, _, extra = variant.partition(":")

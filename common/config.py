@@ -20,20 +20,31 @@ def build_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]], preset:
                  **overrides: Any) -> C:
     """``cls()`` with the preset's overrides, then the caller's non-None ``overrides`` on top.
 
-    ``smoke`` overrides, if the preset table has a ``"smoke"`` entry, are applied last when
-    ``overrides["smoke"]`` is true, so CI runs stay tiny whatever the preset.
+    ``smoke`` overrides, if the preset table has a ``"smoke"`` entry, replace the preset's when
+    ``overrides["smoke"]`` is true, so CI runs stay tiny whatever the preset; values the caller
+    passes explicitly still win (``smoke=True, n_epochs=7`` runs 7 epochs).
     """
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(p for p in presets if p != 'smoke')}")
     names = {f.name for f in dataclasses.fields(cls)}
     given = {k: v for k, v in overrides.items() if v is not None}
     values: dict[str, Any] = {"preset": preset, **presets[preset], **given}
-    if values.get("smoke"):
-        values.update(presets.get("smoke", {}))
+    if values.get("smoke"):  # smoke sizes replace the preset's, the caller's values win over both
+        values.update({**presets.get("smoke", {}), **given})
     unknown = sorted(set(values) - names)
     if unknown:
         raise TypeError(f"{cls.__name__} has no field(s) {unknown}")
     return cls(**values)
+
+
+def notebook_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]],
+                    namespace: Mapping[str, Any]) -> C:
+    """:func:`build_config` from a notebook's parameters cell: ``notebook_config(Config, PRESETS,
+    globals())`` takes ``preset`` and every name that is a field of ``cls`` (None = the preset's
+    value), so each parameter is written once, in the parameters cell."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"preset"}
+    return build_config(cls, presets, namespace["preset"],
+                        **{k: namespace[k] for k in names if k in namespace})
 
 
 def library_versions(*names: str) -> dict[str, str]:
@@ -71,9 +82,10 @@ def describe_runtime() -> str:
 
 
 def save_metrics(out_dir: str | Path, *, metric: str, value: float, config: Any,
-                 seeds: list[int], started: float, data_synthetic: bool,
+                 seeds: list[int], started: float, data: Any,
                  extra: Mapping[str, Any] | None = None) -> Path:
-    """Write ``<out_dir>/metrics.json``: metric, preset, seeds, wall time, data kind, versions."""
+    """Write ``<out_dir>/metrics.json``: metric, preset, seeds, wall time, versions, and the
+    data used (``data``: the notebook's :class:`common.data.DataSource`)."""
     cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
     record = {
         "metric": metric,
@@ -81,7 +93,9 @@ def save_metrics(out_dir: str | Path, *, metric: str, value: float, config: Any,
         "preset": cfg.get("preset"),
         "seeds": list(seeds),
         "wall_seconds": round(time.time() - started, 2),
-        "data": "synthetic" if data_synthetic else "real",
+        "data": data.label,
+        "data_dir": str(data.folder),
+        "data_note": data.note,
         "versions": library_versions(),
         "config": cfg,
         **(extra or {}),

@@ -12,6 +12,7 @@ import copy
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from torch import nn
 from common.io import atomic_open
 
 Forward = Callable[[nn.Module, Any], "tuple[torch.Tensor, torch.Tensor]"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss: the run stops and publishes nothing."""
 
 
 def default_device() -> torch.device:
@@ -198,10 +203,14 @@ def fit(
     for epoch in bar:
         model.train()
         total_loss, total_items = 0.0, 0
-        for batch in train_loader:
+        for step, batch in enumerate(train_loader, start=1):
             with torch.autocast(device.type, enabled=use_amp):
                 out_target = forward(model, to_device(batch, device))
                 loss = criterion(*out_target)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"loss is {loss.item()} at epoch {epoch + 1}, batch {step}: check the inputs "
+                    "for NaN/inf or lower the learning rate; nothing was published")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if grad_clip is not None:
@@ -216,6 +225,8 @@ def fit(
             total_items += n
         if scheduler is not None and scheduler_interval == "epoch":
             scheduler.step()
+        if epoch == start_epoch:
+            long_run_warning(time.perf_counter() - t0, n_epochs - epoch - 1, device)
         history.train_loss.append(total_loss / max(total_items, 1))
         history.lr.append(optimizer.param_groups[0]["lr"])
 
@@ -248,6 +259,18 @@ def fit(
     history.seconds += time.perf_counter() - t0
     model.load_state_dict(best_state)
     return history
+
+
+def long_run_warning(first_epoch_seconds: float, epochs_left: int, device: torch.device,
+                     hours: float = 1.0) -> str | None:
+    """Print (and return) an estimate when the remaining epochs will take over ``hours``."""
+    eta = first_epoch_seconds * epochs_left
+    if eta < hours * 3600:
+        return None
+    message = (f"[fit] at this speed the remaining {epochs_left} epochs take about {eta / 3600:.1f} h "
+               f"on {device.type}" + (" (a GPU runtime is much faster)" if device.type == "cpu" else ""))
+    print(message, file=sys.stderr, flush=True)
+    return message
 
 
 def _progress(iterable: Iterable, enabled: bool, **kwargs: Any) -> Any:

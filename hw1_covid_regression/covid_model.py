@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from common.covid import TARGET, CovidTable, time_ordered_split
+from common.datasets.covid import TARGET, CovidTable, time_ordered_split
 from common.seed import set_seed
 from common.train import History, TensorBatches, fit
 

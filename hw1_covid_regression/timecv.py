@@ -2,7 +2,7 @@
 
 Each row of a HW1 file is one (state, window of consecutive days); its target is the window's
 last day. :func:`state_days` orders each state's rows in time by the overlap of consecutive
-windows (:func:`common.covid.window_chains`), and the runs between missing days by id (ids run
+windows (:func:`common.datasets.covid.window_chains`), and the runs between missing days by id (ids run
 in time order within a state in all three real files: 2021 and 2023 are sorted by state then
 day, 2022 by day then state). A fold cuts every state's days at a fraction of its length: training rows are those whose target day is before the cut,
 validation rows the days from the cut to the fold's end.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from common.covid import CovidTable, window_chains
+from common.datasets.covid import CovidTable, window_chains
 
 # (start, end) of the validation block as fractions of each state's days. The first three are
 # the *selection* folds on which every choice of strong/boss was made; the last one, each

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.sinc_checkpoints import SincCheckpoint
+from common.datasets.sinc import SincCheckpoint
 
 # --- configuration (the notebook's presets) ---------------------------------------------------
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.libriphone import (
+from common.datasets.libriphone import (
     FEAT_DIM,
     N_CLASSES,
     FlatFeatures,

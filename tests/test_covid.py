@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from common.covid import (
+from common.datasets.covid import (
     CovidFormatError,
     load_covid,
     load_covid_csv,

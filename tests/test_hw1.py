@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from common.config import build_config
-from common.covid import load_covid, write_synthetic
+from common.config import build_config, notebook_config
+from common.datasets.covid import load_covid, write_synthetic
 from common.paths import REPO_ROOT
 from common.submission import validate_submission
 from hw1_covid_regression.covid_model import (
@@ -108,13 +108,8 @@ def test_committed_notebooks_carry_no_outputs():
 # --- real 2022 files ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def real_2022():
-    from common.paths import shared_data_dir
-
-    shared = shared_data_dir()
-    if shared is None:
-        pytest.skip("real course data not present (../shared/data is only in the maintainers' checkout)")
-    folder = shared / "hw1_covid_2022"
+def real_2022(shared_data):
+    folder = shared_data / "hw1_covid_2022"
     return load_covid(folder / "covid.train.csv", folder / "covid.test.csv")
 
 
@@ -143,3 +138,11 @@ def test_notebook_on_real_layouts_writes_a_valid_submission(shared_data, tmp_pat
     n_test = len(load_covid(folder / train_file, folder / test_file)[1].frame)
     assert validate_submission(tmp_path / "pred.csv", "hw1", n_rows=n_test) == n_test
     assert json.loads((tmp_path / "metrics.json").read_text())["data"] == "real"
+
+
+def test_notebook_config_takes_parameters_cell_names_once():
+    namespace = {"preset": "strong", "n_epochs": 7, "learning_rate": None, "smoke": False,
+                 "unrelated_global": object()}
+    cfg = notebook_config(Config, PRESETS, namespace)
+    assert cfg.n_epochs == 7 and cfg.preset == "strong"
+    assert cfg.learning_rate == build_config(Config, PRESETS, "strong").learning_rate  # None = preset's

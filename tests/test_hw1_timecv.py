@@ -9,15 +9,14 @@ import pytest
 
 from benchmarks.hw1_timecv import choose_weights
 from common.config import build_config
-from common.covid import (
-    FEATURES_2022,
-    STATES_2022,
+from common.datasets.covid import (
     CovidTable,
     find_covid_files,
     load_covid,
     load_covid_csv,
     write_synthetic,
 )
+from common.datasets.covid.synthetic import FEATURES_2022, STATES_2022
 from hw1_covid_regression.covid_model import (
     PRESETS,
     Config,

@@ -11,9 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from common.data import DATASETS, resolve_data_dir, sha256sum
-from common.sinc_checkpoints import (
-    REAL_X0,
+from common.data import FORMATS, resolve_data_dir
+from common.datasets.sinc import (
     CheckpointFormatError,
     MathRegressor,
     entry_index,
@@ -22,6 +21,8 @@ from common.sinc_checkpoints import (
     train_sinc_checkpoint,
     write_synthetic,
 )
+from common.datasets.sinc.load import REAL_X0
+from common.fetch import sha256sum
 from hw2_hessian.hessian import (
     SADDLE,
     affine_regime,
@@ -200,7 +201,7 @@ def real_file(shared_data):
 
 
 def test_real_file_format_and_mapping(real_file):
-    assert sha256sum(real_file) == DATASETS["hw2_2"].files[0].sha256[0]
+    assert sha256sum(real_file) == FORMATS["hw2_2"].files[0].sha256[0]
     ckpts = load_checkpoints(real_file)
     assert len(ckpts) == 10
     for i, c in enumerate(ckpts):
@@ -283,7 +284,7 @@ def test_loader_names_file_and_entry(tmp_path):
     with pytest.raises(CheckpointFormatError, match="entry 0: regressor.2.weight has shape"):
         load_checkpoints(path)
     path.write_text("<html>Google Drive quota exceeded</html>")
-    with pytest.raises(CheckpointFormatError, match="not a torch checkpoint"):
+    with pytest.raises(CheckpointFormatError, match="data.pth: not a readable torch tensor file"):
         load_checkpoints(path)
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         load_checkpoints(tmp_path / "missing.pth")
@@ -293,7 +294,7 @@ def test_loader_refuses_foreign_pickled_objects(tmp_path):
     """weights_only=True: a pickle that would construct an arbitrary class is rejected."""
     path = tmp_path / "data.pth"
     torch.save([{"model": {}, "data": zipfile.ZipInfo("x")}], path)
-    with pytest.raises(CheckpointFormatError, match="weights_only=True"):
+    with pytest.raises(CheckpointFormatError, match="objects other than tensors"):
         load_checkpoints(path)
 
 
@@ -306,7 +307,8 @@ def test_synthetic_writer_is_deterministic_and_in_format(tmp_path):
         assert ca.x[0, 0].item() == pytest.approx(x0)
         for k in ca.state_dict:
             assert torch.equal(ca.state_dict[k], cb.state_dict[k])
-    folder, synthetic = resolve_data_dir("hw2_2", "synthetic", smoke=True)
+    source = resolve_data_dir("hw2_2", "synthetic", smoke=True)
+    folder, synthetic = source.folder, source.synthetic
     assert synthetic and len(load_checkpoints(folder)) == 10
 
 

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from common.data import DATASETS, resolve_data_dir, synthetic_data_dir
-from common.libriphone import (
+from common import fetch as fetch_mod
+from common.data import FORMATS, resolve_data_dir, synthetic_data_dir
+from common.datasets.libriphone import (
     FEAT_DIM,
     IGNORE_INDEX,
     SILENCE,
@@ -34,7 +35,7 @@ from hw2_phoneme.models import official_concat_feat, official_preprocess_data
 
 @pytest.fixture(scope="module")
 def smoke_dir(tmp_path_factory) -> Path:
-    from common.libriphone import write_synthetic
+    from common.datasets.libriphone import write_synthetic
 
     out = tmp_path_factory.mktemp("libriphone-smoke")
     write_synthetic(out, seed=0, smoke=True)
@@ -64,7 +65,7 @@ def test_synthetic_has_the_real_layout(smoke_dir):
 
 
 def test_synthetic_is_deterministic_and_realistic(tmp_path):
-    from common.libriphone import write_synthetic
+    from common.datasets.libriphone import write_synthetic
 
     write_synthetic(tmp_path / "a", seed=3, n_train=30, n_test=2)
     write_synthetic(tmp_path / "b", seed=3, n_train=30, n_test=2)
@@ -86,7 +87,11 @@ def test_synthetic_is_deterministic_and_realistic(tmp_path):
 def test_synthetic_harmony_is_shared_by_a_phrase(tmp_path):
     """The long-range context: every phrase (speech between silences) uses one member of every
     harmony pair, both members occur, and the two members' prototypes differ only slightly."""
-    from common.libriphone import N_HARMONY_PAIRS, _class_structure, write_synthetic
+    from common.datasets.libriphone.synthetic import (
+        N_HARMONY_PAIRS,
+        _class_structure,
+        write_synthetic,
+    )
 
     write_synthetic(tmp_path, seed=5, n_train=20, n_test=1)
     y = load_libriphone(tmp_path).labels.numpy()
@@ -157,9 +162,10 @@ def test_missing_feature_and_label_errors(smoke_dir, tmp_path):
 
 
 def test_registry_and_synthetic_resolution():
-    spec = DATASETS["hw2"]
+    spec = FORMATS["hw2"]
     assert spec.folder == "libriphone" and spec.kaggle == "ml2022spring-hw2"
-    folder, synthetic = resolve_data_dir("hw2", "auto", smoke=True)
+    source = resolve_data_dir("hw2", "auto", smoke=True)
+    folder, synthetic = source.folder, source.synthetic
     assert synthetic and folder == synthetic_data_dir("hw2", smoke=True)
     assert verify_layout(folder)["train"] == 40
 
@@ -295,12 +301,12 @@ def test_fetch_verifies_and_installs_the_zip(smoke_dir, tmp_path, monkeypatch):
     import shutil
 
     from common import data as cd
-    from common.libriphone import fetch_libriphone
+    from common.datasets.libriphone import fetch_libriphone
 
     archive = _zip_of(smoke_dir, tmp_path / "mirror.zip")
-    monkeypatch.setattr(cd, "_download", lambda url, dest, timeout: shutil.copy(archive, dest))
-    monkeypatch.setattr(cd, "_kaggle_configured", lambda: False)
-    spec = DATASETS["hw2"]
+    monkeypatch.setattr(fetch_mod, "download", lambda url, dest, timeout, progress=True: shutil.copy(archive, dest))
+    monkeypatch.setattr(fetch_mod, "kaggle_configured", lambda: False)
+    spec = FORMATS["hw2"]
     folder = tmp_path / "root" / "libriphone"
     folder.mkdir(parents=True)
     failures = fetch_libriphone(spec, folder, say=lambda *a: None)
@@ -320,12 +326,12 @@ def test_fetch_offline_fails_fast_with_help(tmp_path, monkeypatch):
 
     calls = []
 
-    def offline(url, dest, timeout):
+    def offline(url, dest, timeout, progress=True):
         calls.append(url)
         raise urllib.error.URLError(OSError(-2, "Name or service not known"))
 
-    monkeypatch.setattr(cd, "_download", offline)
-    monkeypatch.setattr(cd, "_kaggle_configured", lambda: False)
+    monkeypatch.setattr(fetch_mod, "download", offline)
+    monkeypatch.setattr(fetch_mod, "kaggle_configured", lambda: False)
     with pytest.raises(cd.FetchError, match="(?s)libriphone.zip.*synthetic"):
         cd.fetch("hw2", root=tmp_path, verbose=False)
     assert len(calls) == 1  # no network: the other mirrors are not tried

@@ -8,7 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from common.libriphone import SequenceBatches, load_libriphone, pad_utterances, write_synthetic
+from common.datasets.libriphone import (
+    SequenceBatches,
+    load_libriphone,
+    pad_utterances,
+    write_synthetic,
+)
 from common.submission import validate_submission, write_submission
 from common.train import fit
 from hw2_phoneme.models import (

@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from common.libriphone import load_libriphone
+from common.datasets.libriphone import load_libriphone
 from common.paths import REPO_ROOT
 from common.submission import validate_submission
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from common import voxceleb as vc
 from common.config import build_config
+from common.datasets import voxceleb as vc
 from common.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "hw4_speaker"))

@@ -9,8 +9,8 @@ import json
 import nbformat
 import pytest
 
-from common import voxceleb as vc
 from common.data import resolve_data_dir
+from common.datasets import voxceleb as vc
 from common.paths import REPO_ROOT
 from common.reproduce import HOMEWORKS
 from common.submission import validate_submission
@@ -35,7 +35,7 @@ def test_notebook_smoke_run(tmp_path):
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"), kernel_name="python3",
                         parameters=dict(smoke=True, out_dir=str(tmp_path), data_source="synthetic"),
                         cwd=str(REPO_ROOT), progress_bar=False)
-    folder, synthetic = resolve_data_dir("hw4", "synthetic", seed=0, smoke=True)
+    folder = resolve_data_dir("hw4", "synthetic", seed=0, smoke=True).folder
     data = vc.load_dataset(folder)
     ids = [name for name, _ in data.test]
     assert validate_submission(tmp_path / "submission.csv", "hw4", expected_ids=ids) == len(ids)

@@ -12,8 +12,10 @@ import urllib.error
 import pytest
 import torch
 
-from common import voxceleb as vc
-from common.data import DATASETS, FetchError, fetch, resolve_data_dir
+from common.data import FORMATS, FetchError, fetch, resolve_data_dir
+from common.datasets import voxceleb as vc
+from common.datasets.voxceleb.synthetic import _smooth_curves, _speech_and_gaps
+from common.fetch import sha256sum
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,8 @@ def test_synthetic_nonspeech_share_varies_per_utterance():
 
     spec = vc.SyntheticSpec()
     rng = np.random.default_rng(0)
-    phones = vc._smooth_curves(rng, spec.n_phones, 40, 10, 2.0)
-    shares = np.array([1 - vc._speech_and_gaps(rng, 220, 40, phones, spec)[1].mean() for _ in range(400)])
+    phones = _smooth_curves(rng, spec.n_phones, 40, 10, 2.0)
+    shares = np.array([1 - _speech_and_gaps(rng, 220, 40, phones, spec)[1].mean() for _ in range(400)])
     assert 0.45 < shares.mean() < 0.65
     assert np.quantile(shares, 0.1) < 0.35 and np.quantile(shares, 0.9) > 0.75
     lo, hi = spec.nonspeech_share
@@ -113,7 +115,7 @@ def test_pickled_objects_are_refused(copy_dir):
     name = data.train[0][0]
 
     torch.save({"x": argparse.Namespace(cmd="anything")}, copy_dir / name)  # a non-tensor class
-    with pytest.raises(vc.VoxCelebFormatError, match=f"{name}: not a loadable tensor file"):
+    with pytest.raises(vc.VoxCelebFormatError, match=f"{name}: not a readable torch tensor file"):
         vc.load_features(copy_dir / name)
     torch.save({"x": torch.zeros(3, 40)}, copy_dir / name)  # loads, but is not a tensor
     with pytest.raises(vc.VoxCelebFormatError, match=f"{name}: expected a tensor"):
@@ -176,7 +178,7 @@ def test_utterance_batches_are_whole_and_indexed(smoke_dir):
 def test_manifest_verification(smoke_dir, tmp_path):
     names = sorted(p.name for p in smoke_dir.glob("*.json"))
     manifest_path = tmp_path / "manifest.tsv"
-    rows = [f"{n}\t{(smoke_dir / n).stat().st_size}\t{vc._sha256(smoke_dir / n)}" for n in names]
+    rows = [f"{n}\t{(smoke_dir / n).stat().st_size}\t{sha256sum(smoke_dir / n)}" for n in names]
     manifest_path.write_text("file\tsize_bytes\tsha256\n" + "\n".join(rows) + "\n")
     manifest = vc.read_manifest(manifest_path)
     assert vc.verify_manifest(smoke_dir, manifest) == []
@@ -194,18 +196,18 @@ def test_registry_digests_match_the_shared_manifest(shared_data):
     manifest = vc.read_manifest(shared_data / "hw4_speaker" / vc.MANIFEST_NAME)
     assert len(manifest) == 64672
     assert sum(n.startswith("uttr-") for n in manifest) == 64666
-    for f in DATASETS["hw4"].files:
+    for f in FORMATS["hw4"].files:
         assert manifest[f.name][1] in f.sha256
     assert abs(sum(size for size, _ in manifest.values()) / 1e9 - 6.85) < 0.01
 
 
 def test_fetch_offline_fails_fast_and_says_the_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(vc.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 1e12))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 1e12))
 
     def refuse(*a, **k):
         raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
 
-    monkeypatch.setattr(vc.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
     printed = []
     monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
     t0 = time.perf_counter()
@@ -220,7 +222,7 @@ def test_fetch_offline_fails_fast_and_says_the_size(tmp_path, monkeypatch):
 
 
 def test_fetch_refuses_little_disk(tmp_path, monkeypatch):
-    monkeypatch.setattr(vc.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 2e9))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 2e9))
     with pytest.raises(FetchError, match="needs about 7 GB"):
         fetch("hw4", root=tmp_path, verbose=False)
 
@@ -238,11 +240,11 @@ def test_fetch_unpacks_a_split_archive_and_verifies(tmp_path, monkeypatch, smoke
     blob = buf.getvalue()
     q = len(blob) // 4 + 1
     parts = {f"https://mirror.test/part{i}": blob[i * q:(i + 1) * q] for i in range(4)}
-    monkeypatch.setattr(vc.urllib.request, "urlopen", lambda req, timeout: io.BytesIO(parts[req.full_url]))
-    monkeypatch.setattr(vc.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 1e12))
-    monkeypatch.setattr("common.paths.shared_data_dir", lambda: None)
-    spec = DATASETS["hw4"]
-    files = tuple(dataclasses.replace(f, sha256=(vc._sha256(smoke_dir / f.name),)) for f in spec.files)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda req, timeout: io.BytesIO(parts[req.full_url]))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 1e12))
+    monkeypatch.delenv("ML2022_DATA_PATH", raising=False)
+    spec = FORMATS["hw4"]
+    files = tuple(dataclasses.replace(f, sha256=(sha256sum(smoke_dir / f.name),)) for f in spec.files)
     fake = dataclasses.replace(spec, files=files)
     quiet = lambda *a, **k: None  # noqa: E731
     assert vc.fetch_real(fake, tmp_path / "Dataset", say=quiet, urls=list(parts)) == []
@@ -252,7 +254,8 @@ def test_fetch_unpacks_a_split_archive_and_verifies(tmp_path, monkeypatch, smoke
 
 
 def test_resolve_falls_back_to_synthetic():
-    folder, synthetic = resolve_data_dir("hw4", "auto", seed=0, smoke=True)
+    source = resolve_data_dir("hw4", "auto", seed=0, smoke=True)
+    folder, synthetic = source.folder, source.synthetic
     assert synthetic and (folder / "metadata.json").is_file()
 
 
@@ -260,12 +263,12 @@ def test_cli_fetch_reports_the_error(tmp_path, monkeypatch, capsys):
     from common import data as data_mod
 
     monkeypatch.setenv("ML2022_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(vc.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 1e12))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1e12, 0, 1e12))
 
     def refuse(*a, **k):
         raise urllib.error.URLError(OSError(-2, "Name or service not known"))
 
-    monkeypatch.setattr(vc.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
     assert data_mod.main(["fetch", "hw4"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: Could not download hw4") and "Name or service" in err

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from common.seed import set_seed
-from common.train import TensorBatches, evaluate, fit
+from common.train import NonFiniteLossError, TensorBatches, evaluate, fit, long_run_warning
 
 
 def _problem(seed=0, n=203):
@@ -58,8 +58,9 @@ def test_fit_returns_best_weights_not_last(tmp_path):
 def test_best_state_is_a_copy_not_a_reference():
     model, _, _, train, valid = _setup()
     # lr so large that later epochs are worse than the first: the kept weights must be old ones
-    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)  # best at epoch 1 of 6, never non-finite
     history = fit(model, train, valid, optimizer=opt, n_epochs=6, device="cpu", progress=False)
+    assert history.best_epoch < 5
     assert history.best_score == pytest.approx(evaluate(model, valid, nn.MSELoss())["loss"], rel=1e-6)
 
 
@@ -112,3 +113,20 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
     with pytest.raises(ValueError, match="c.ckpt: written by a run with another config"):
         fit(model, train, valid, optimizer=opt, n_epochs=2, checkpoint_path=tmp_path / "c.ckpt",
             config={"lr": 0.1}, resume=True, device="cpu", progress=False)
+
+
+def test_non_finite_loss_stops_with_epoch_and_batch(tmp_path):
+    model, opt, _, _, valid = _setup()
+    x, y = _problem()
+    x[70, 2] = float("nan")  # one bad value in the third batch of 32
+    train = TensorBatches(x[:150], y[:150], batch_size=32)
+    ckpt = tmp_path / "ckpt.pt"
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1, batch 3"):
+        fit(model, train, valid, optimizer=opt, n_epochs=2, checkpoint_path=ckpt, progress=False)
+    assert not ckpt.exists()  # no epoch finished, so no checkpoint was written
+
+
+def test_long_run_warning_estimates_the_remaining_time(capsys):
+    assert long_run_warning(10.0, 300, torch.device("cpu")) is None  # 50 minutes: no warning
+    message = long_run_warning(20.0, 360, torch.device("cpu"))
+    assert "about 2.0 h on cpu" in message and message in capsys.readouterr().err

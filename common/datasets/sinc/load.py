@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from common.io import atomic_open
+from common.datasets import load_pt
 
 FILE_NAME = "data.pth"
 N_ENTRIES = 10
@@ -75,6 +75,17 @@ def entry_index(student_id: str) -> int:
     return int(c) if c.isdigit() else ord(c) % 10
 
 
+def entry_for_student(checkpoints: list[SincCheckpoint], student_id: str,
+                      path: str | os.PathLike = FILE_NAME) -> int:
+    """The index of ``student_id``'s entry, checked against the number of entries in ``path``."""
+    i = entry_index(student_id)
+    if i >= len(checkpoints):
+        raise CheckpointFormatError(
+            f"{path}: has {len(checkpoints)} entries, but student id {student_id!r} selects entry "
+            f"{i} (the real file has {N_ENTRIES}); use the course's data.pth or another id")
+    return i
+
+
 def _check_entry(path: Path, i: int, entry: object) -> SincCheckpoint:
     where = f"{path} entry {i}"
     if not isinstance(entry, dict) or set(entry) != {"model", "data"}:
@@ -87,10 +98,19 @@ def _check_entry(path: Path, i: int, entry: object) -> SincCheckpoint:
     if x.dim() != 2 or x.shape[1] != 1 or x.shape != y.shape or not x.is_floating_point():
         raise CheckpointFormatError(f"{where}: x, y should be float tensors [N, 1], got "
                                     f"{tuple(x.shape)} {x.dtype} and {tuple(y.shape)} {y.dtype}")
+    for name, t in (("x", x), ("y", y)):
+        if not torch.isfinite(t).all():
+            raise CheckpointFormatError(f"{where}: 'data' {name} holds non-finite values")
     if not isinstance(state, dict) or tuple(state) != STATE_KEYS:
         keys = list(state) if isinstance(state, dict) else type(state).__name__
         raise CheckpointFormatError(f"{where}: 'model' should be a state_dict with keys {list(STATE_KEYS)}, got {keys}")
-    h = state["regressor.0.weight"].shape[0]
+    # The hidden width as most of the four tensors say it, so a wrong one is the one blamed.
+    for k, t in state.items():
+        if not torch.is_tensor(t) or t.dim() == 0:
+            raise CheckpointFormatError(f"{where}: {k} should be a tensor with 1 or 2 dimensions")
+    votes = [state["regressor.0.weight"].shape[0], state["regressor.0.bias"].shape[-1],
+             state["regressor.2.weight"].shape[-1]]
+    h = max(votes, key=votes.count)
     expected = {"regressor.0.weight": (h, 1), "regressor.0.bias": (h,),
                 "regressor.2.weight": (1, h), "regressor.2.bias": (1,)}
     for k, shape in expected.items():
@@ -110,85 +130,9 @@ def load_checkpoints(path: str | os.PathLike) -> list[SincCheckpoint]:
     path = Path(path)
     if path.is_dir():
         path = path / FILE_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a corrupt zip, an HTML quota page, a pickle with foreign classes
-        raise CheckpointFormatError(f"{path}: not a torch checkpoint loadable with "
-                                    f"weights_only=True ({type(err).__name__}: {str(err)[:200]})") from err
+    raw = load_pt(path, CheckpointFormatError)
     if not isinstance(raw, list) or not raw:
         raise CheckpointFormatError(f"{path}: expected a non-empty list of dicts, got {type(raw).__name__}")
     return [_check_entry(path, i, e) for i, e in enumerate(raw)]
 
 
-# --- synthetic data -------------------------------------------------------------------------
-
-def _mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return ((model(x) - y) ** 2).mean()
-
-
-def train_sinc_checkpoint(x0: float, seed: int, adam_steps: int, gradnorm_steps: int = 0,
-                          lr: float = 1e-3, num_hidden: int = 128) -> SincCheckpoint:
-    """Fit ``MathRegressor`` to the 6 points x0, x0+0.01, ..., x0+0.05 of the sinc curve.
-
-    Full-batch Adam on the MSE for ``adam_steps``; then, if ``gradnorm_steps`` > 0, the
-    lecture's way to reach a critical point: minimise the squared gradient norm ||dL/dtheta||^2
-    (double backward) instead of the loss, with L-BFGS in float64 for at most ``gradnorm_steps``
-    iterations (Adam stalls at ||g|| ~ 1e-3 on this objective; L-BFGS reaches ~1e-7).
-    Deterministic for a seed on CPU. Weights are stored in float32 like the real file's.
-    """
-    g = torch.Generator().manual_seed(seed)
-    x = (x0 + 0.01 * torch.arange(6, dtype=torch.float64)).to(torch.float32).unsqueeze(1)
-    y = sinc(x.double()).float()
-    model = MathRegressor(num_hidden)
-    with torch.no_grad():  # PyTorch's default init, drawn from our own generator
-        for layer in (model.regressor[0], model.regressor[2]):
-            bound = 1 / math.sqrt(layer.in_features)
-            layer.weight.uniform_(-bound, bound, generator=g)
-            layer.bias.uniform_(-bound, bound, generator=g)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(adam_steps):
-        opt.zero_grad()
-        _mse(model, x, y).backward()
-        opt.step()
-    if gradnorm_steps:
-        model.double()
-        params = list(model.parameters())
-        lbfgs = torch.optim.LBFGS(params, lr=1, max_iter=gradnorm_steps, history_size=50,
-                                  line_search_fn="strong_wolfe", tolerance_grad=1e-20,
-                                  tolerance_change=1e-30)
-
-        def closure() -> torch.Tensor:
-            lbfgs.zero_grad()
-            grads = torch.autograd.grad(_mse(model, x.double(), y.double()), params, create_graph=True)
-            objective = sum(gr.pow(2).sum() for gr in grads)
-            objective.backward()
-            return objective
-
-        lbfgs.step(closure)
-        model.float()
-    state = OrderedDict((k, v.detach().clone()) for k, v in model.state_dict().items())
-    return SincCheckpoint(state, x, y)
-
-
-# (Adam steps, grad-norm steps) per entry. "short" stops early with a large gradient (none of
-# the above); "mid" stops with a small gradient but a residual error, which gives the Hessian
-# negative eigenvalues (the real file's entries look like this); "long" fits the 6 points almost
-# exactly (tiny gradient, positive semi-definite Hessian); "gradnorm" minimises ||grad||^2 after
-# 30 Adam steps, the lecture's method, down to a near-zero gradient.
-_SHORT, _MID, _LONG, _GRADNORM = (150, 0), (300, 0), (3000, 0), (30, 500)
-_SCHEDULE = (_MID, _SHORT, _GRADNORM, _LONG, _MID, _SHORT, _MID, _GRADNORM, _LONG, _MID)
-
-
-def write_synthetic(out_dir: str | os.PathLike, seed: int = 0, smoke: bool = False) -> None:
-    """Write a synthetic ``data.pth`` in the real file's exact format (10 entries on the real
-    entries' x grids), trained here from scratch; deterministic for a seed."""
-    scale = 0.1 if smoke else 1.0
-    entries = []
-    for i, (x0, (adam, gn)) in enumerate(zip(REAL_X0, _SCHEDULE)):
-        ckpt = train_sinc_checkpoint(x0, seed=seed * 1000 + i, adam_steps=int(adam * scale),
-                                     gradnorm_steps=int(gn * scale))
-        entries.append({"model": ckpt.state_dict, "data": (ckpt.x, ckpt.y)})
-    with atomic_open(Path(out_dir) / FILE_NAME, "wb") as f:
-        torch.save(entries, f)

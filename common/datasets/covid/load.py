@@ -1,5 +1,5 @@
-"""HW1 COVID-19 CSVs: a loader that infers the layout from the header, the time order of the
-sliding-window rows, and a synthetic generator in the exact 2022 format.
+"""HW1 COVID-19 CSVs: a loader that infers the layout from the header (and checks every value),
+and the time order of the sliding-window rows.
 
 Layout (all three years): ``id``, one-hot state columns (two capital letters), then
 ``days`` blocks of the same named features, the last of which is ``tested_positive``. The
@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from common.io import atomic_open
 
 TARGET = "tested_positive"
 _STATE = re.compile(r"^[A-Z]{2}$")
@@ -111,15 +109,20 @@ def _layout(header: list[str], path: Path) -> tuple[list[str], list[str], int, b
 
 
 def load_covid_csv(path: str | os.PathLike) -> CovidTable:
-    """Read and check one HW1 CSV (2021, 2022 or 2023 layout; CRLF or LF)."""
+    """Read and check one HW1 CSV (2021, 2022 or 2023 layout; CRLF or LF; with or without a BOM)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    try:  # utf-8-sig: a CSV saved by Excel starts with a byte-order mark
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [row for row in csv.reader(f) if row]
+    except UnicodeDecodeError as err:
+        raise CovidFormatError(f"{path}: not a UTF-8 text file ({err.reason} at byte {err.start})") from None
     if not rows:
         raise CovidFormatError(f"{path}: empty file")
     header, body = rows[0], rows[1:]
+    if not body:
+        raise CovidFormatError(f"{path}: only a header, no data rows")
     states, features, n_days, has_target = _layout(header, path)
     for line, row in enumerate(body, start=2):
         if len(row) != len(header):
@@ -146,6 +149,21 @@ def load_covid_csv(path: str | os.PathLike) -> CovidTable:
     return CovidTable(path, frame, states, features, n_days, has_target)
 
 
+FILE_PAIRS = (("covid.train.csv", "covid.test.csv"),  # 2021 and 2022
+              ("covid_train.csv", "covid_test.csv"))  # 2023
+
+
+def find_covid_files(folder: str | os.PathLike) -> tuple[Path, Path]:
+    """The (train, test) CSV pair in ``folder``, by the names any year used."""
+    folder = Path(folder)
+    for pair in FILE_PAIRS:
+        if all((folder / name).is_file() for name in pair):
+            return folder / pair[0], folder / pair[1]
+    found = sorted(p.name for p in folder.glob("*.csv")) if folder.is_dir() else "no such folder"
+    raise FileNotFoundError(f"{folder}: expected {' or '.join(' + '.join(p) for p in FILE_PAIRS)}; "
+                            f"found {found or 'no CSV files'}")
+
+
 def load_covid(train_path: str | os.PathLike,
                test_path: str | os.PathLike) -> tuple[CovidTable, CovidTable]:
     """Load a train/test pair and check that the test file has the train inputs exactly."""
@@ -162,49 +180,6 @@ def load_covid(train_path: str | os.PathLike,
                   f"{len(test.frame.columns)} columns, train inputs are {len(train.input_columns)}")
         raise CovidFormatError(f"{test.path}: columns do not match {train.path.name}: {detail}")
     return train, test
-
-
-KNOWN_FILE_NAMES = (("covid.train.csv", "covid.test.csv"),  # 2021, 2022
-                    ("covid_train.csv", "covid_test.csv"))  # 2023
-
-
-def _header(path: Path) -> list[str]:
-    with open(path, newline="") as f:
-        return next(csv.reader(f), [])
-
-
-def find_covid_files(folder: str | os.PathLike) -> tuple[Path, Path]:
-    """``(train_path, test_path)`` of the HW1 files in ``folder``, for any year.
-
-    The known names come first (``covid.train.csv``/``covid.test.csv`` in 2021 and 2022,
-    ``covid_train.csv``/``covid_test.csv`` in 2023); otherwise every ``*.csv`` whose header has
-    the course layout is classified as train (ends with the target) or test (one column
-    short). Raises ``FileNotFoundError`` naming the folder and the files found there when there
-    is not exactly one train and one test file.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: data folder not found")
-    for train_name, test_name in KNOWN_FILE_NAMES:
-        if (folder / train_name).is_file() and (folder / test_name).is_file():
-            return folder / train_name, folder / test_name
-    found: dict[str, list[Path]] = {"train": [], "test": []}
-    others: list[str] = []
-    csvs = sorted(folder.glob("*.csv"))
-    for path in csvs:
-        try:
-            has_target = _layout(_header(path), path)[3]
-        except (CovidFormatError, UnicodeDecodeError, OSError) as err:
-            others.append(f"{path.name} ({str(err).split(': ', 1)[-1]})")
-            continue
-        found["train" if has_target else "test"].append(path)
-    if len(found["train"]) == 1 and len(found["test"]) == 1:
-        return found["train"][0], found["test"][0]
-    listing = ", ".join([*(f"{p.name} (train layout)" for p in found["train"]),
-                         *(f"{p.name} (test layout)" for p in found["test"]), *others]) or "no .csv files"
-    raise FileNotFoundError(
-        f"{folder}: expected one HW1 train and one test CSV (covid.train.csv/covid.test.csv or "
-        f"covid_train.csv/covid_test.csv, or any names with the course header); found {listing}")
 
 
 def window_chains(table: CovidTable) -> tuple[np.ndarray, np.ndarray]:
@@ -250,78 +225,3 @@ def time_ordered_split(table: CovidTable, valid_ratio: float) -> np.ndarray:
     n_valid = np.maximum(1, np.round(length * valid_ratio)).astype(int)
     return position >= length - n_valid
 
-
-# --- synthetic data -------------------------------------------------------------------------
-
-STATES_2022 = ("AL AK AZ AR CA CO CT FL GA ID IL IN IA KS KY LA MD MA MI MN MS MO NE NV NJ NM "
-               "NY NC OH OK OR RI SC TX UT VA WA").split()
-FEATURES_2022 = ("cli ili hh_cmnty_cli nohh_cmnty_cli wearing_mask travel_outside_state "
-                 "work_outside_home shop restaurant spent_time large_event public_transit anxious "
-                 "depressed worried_finances tested_positive").split()
-# (mean, state spread, daily noise) of the survey features that do not follow the epidemic.
-_BEHAVIOUR = {
-    "wearing_mask": (93, 3, 0.3), "travel_outside_state": (9, 3, 0.4),
-    "work_outside_home": (32, 3, 0.4), "shop": (57, 3, 0.4), "restaurant": (22, 4, 0.4),
-    "spent_time": (35, 4, 0.4), "large_event": (9, 2, 0.3), "public_transit": (2.5, 1.2, 0.1),
-    "anxious": (15, 2, 0.3), "depressed": (13, 2, 0.3), "worried_finances": (38, 3, 0.3),
-}
-
-
-def synthetic_series(n_days: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Daily values of every 2022 feature for one state, with epidemic-like structure.
-
-    A latent infection level follows a smooth random walk; cli/ili/community-cli track it
-    with noise; ``tested_positive`` follows its own yesterday and today's cli, so the target
-    is strongly autocorrelated and correlated with cli, ili and hh_cmnty_cli, as in the
-    real data. Behaviour features drift slowly around a state mean.
-    """
-    drift = np.cumsum(rng.normal(0, 0.03, n_days))
-    level = np.exp(rng.normal(0.0, 0.6) + drift - drift.mean())  # ~0.2 .. 4
-    out = {
-        "cli": 0.9 * level + rng.normal(0, 0.05, n_days),
-        "ili": 0.95 * level + rng.normal(0, 0.05, n_days),
-        "hh_cmnty_cli": 18 + 9 * level + rng.normal(0, 0.4, n_days),
-        "nohh_cmnty_cli": 14 + 8 * level + rng.normal(0, 0.4, n_days),
-    }
-    for name, (mean, spread, noise) in _BEHAVIOUR.items():
-        base = mean + rng.normal(0, spread)
-        out[name] = base + np.cumsum(rng.normal(0, noise, n_days)) * 0.3
-    base_tp = rng.uniform(1, 14)
-    tp = np.empty(n_days)
-    tp[0] = base_tp + 6 * level[0]
-    for t in range(1, n_days):
-        tp[t] = 0.8 * tp[t - 1] + 0.2 * (base_tp + 6 * level[t]) + 0.5 * (
-            out["cli"][t] - out["cli"][t - 1]) + rng.normal(0, 0.4)
-    out[TARGET] = np.clip(tp, 0.1, None)
-    return out
-
-
-def write_synthetic(out_dir: str | os.PathLike, seed: int = 0, smoke: bool = False,
-                    train_windows: int = 73, test_windows: int = 29) -> None:
-    """Write ``covid.train.csv`` / ``covid.test.csv`` in the exact 2022 layout (CRLF, shuffled
-    rows, ids 0..N-1): each state's windows of 5 days, the test windows right after the
-    train windows in time. Deterministic for a seed."""
-    if smoke:
-        train_windows, test_windows = 12, 4
-    rng = np.random.default_rng(seed)
-    n_days = 5
-    header = ["id", *STATES_2022] + FEATURES_2022 * n_days
-    train_rows, test_rows = [], []
-    for s, _ in enumerate(STATES_2022):
-        series = synthetic_series(train_windows + test_windows + n_days - 1, rng)
-        daily = np.stack([series[f] for f in FEATURES_2022], axis=1)  # [days, 16]
-        onehot = [0] * len(STATES_2022)
-        onehot[s] = 1
-        for w in range(train_windows + test_windows):
-            values = daily[w:w + n_days].reshape(-1)
-            (train_rows if w < train_windows else test_rows).append((onehot, values))
-    for rows, name, drop_target in ((train_rows, "covid.train.csv", False),
-                                    (test_rows, "covid.test.csv", True)):
-        order = rng.permutation(len(rows))
-        with atomic_open(Path(out_dir) / name, "w", newline="") as f:
-            writer = csv.writer(f, lineterminator="\r\n")
-            writer.writerow(header[:-1] if drop_target else header)
-            for new_id, k in enumerate(order):
-                onehot, values = rows[k]
-                values = values[:-1] if drop_target else values
-                writer.writerow([new_id, *onehot, *(f"{v:.7g}" for v in values)])

@@ -1,0 +1,66 @@
+"""The course's data formats, one package each: ``covid`` (HW1), ``libriphone`` (HW2),
+``sinc`` (HW2-2 checkpoints) and ``voxceleb`` (HW4). Each package has a loader that validates
+what it reads, a synthetic generator in its own file, and a :class:`DataFormat` named
+``FORMAT`` that ties them to the real files (names, digests, how to fetch them).
+``common.data`` finds, fetches and generates data through these objects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common.fetch import RemoteFile, Say
+
+SYNTHETIC_MARKER = "SYNTHETIC"  # a file in every synthetic data folder, saying what made it
+
+
+@dataclass(frozen=True)
+class DataFormat:
+    """Everything ``common.data`` needs to know about one course data format.
+
+    Attributes:
+        key: the homework's key on the command line (``hw1``, ``hw2``, ``hw2_2``, ``hw4``).
+        folder: the data set's folder name under a data root (as the course's archives unpack).
+        files: files a real folder must hold, with their known sha256 and download mirrors.
+        write_synthetic: ``f(out_dir, seed, smoke)`` writes a synthetic folder in this format.
+        check: ``f(folder)`` raises (naming the file and place) if the layout is wrong; cheap.
+        fetch: ``f(format, folder, timeout, say) -> failed attempts`` for archives of many
+            files; None downloads ``files`` one by one from their mirrors, then Kaggle.
+        verify_real: ``f(folder) -> problem or None`` replaces the digest check of ``files``
+            (e.g. to accept another year's real files).
+    """
+
+    key: str
+    folder: str
+    description: str
+    files: tuple[RemoteFile, ...]
+    write_synthetic: Callable[[Path, int, bool], None]
+    check: Callable[[Path], None] | None = None
+    fetch: Callable[[DataFormat, Path, float, Say], list[str]] | None = None
+    verify_real: Callable[[Path], str | None] | None = None
+    kaggle: str | None = None
+    manual_steps: str = ""
+
+
+def load_pt(path: str | os.PathLike, error: type[Exception]) -> Any:
+    """``torch.load(path, weights_only=True)`` with an error that names the file and says what
+    is wrong with it (missing, empty, truncated, not a torch file), raised as ``error``."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise error(f"{path}: empty file (0 bytes); download or generate it again")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, HTML quota page, foreign pickle: many types
+        first = next((ln for ln in str(err).splitlines() if ln.strip()), "")
+        if "weights_only" in first or "Weights only load failed" in first:
+            first = "it holds objects other than tensors and plain containers"
+        raise error(f"{path}: not a readable torch tensor file (truncated, corrupted or not "
+                    f"written by torch.save): {type(err).__name__}: {first[:200]}") from None
