@@ -141,8 +141,9 @@ CASES = (
     Case("hw1 test columns differ from train", "hw1",
          _edit_csv("covid.test.csv", lambda ls: [ls[0].rsplit(",", 1)[0] + ",wrong_name", *ls[1:]]),
          (r"covid\.test\.csv line 1, column \d+: expected '\w+' \(day 5\), found 'wrong_name'",)),
-    Case("hw1 folder without the CSVs", "hw1", lambda f: (f / "covid.test.csv").rename(f / "test.csv"),
-         (r"expected covid\.train\.csv \+ covid\.test\.csv or covid_train\.csv \+ covid_test\.csv; found",)),
+    Case("hw1 folder without the CSVs", "hw1", lambda f: (f / "covid.test.csv").rename(f / "test.txt"),
+         (r"expected covid\.train\.csv \+ covid\.test\.csv or covid_train\.csv \+ covid_test\.csv "
+          r"\(or one train and one test CSV with the course header\); found covid\.train\.csv \(train layout\)",)),
     Case("hw1 training diverges (learning_rate 1e12)", "hw1", lambda f: None,
          (r"loss is (nan|inf) at epoch \d+, batch \d+",), notebook=True, stage="train",
          params={"learning_rate": 1e12, "preset": "simple"}),

@@ -153,15 +153,40 @@ FILE_PAIRS = (("covid.train.csv", "covid.test.csv"),  # 2021 and 2022
               ("covid_train.csv", "covid_test.csv"))  # 2023
 
 
+def _header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return next(csv.reader(f), [])
+
+
 def find_covid_files(folder: str | os.PathLike) -> tuple[Path, Path]:
-    """The (train, test) CSV pair in ``folder``, by the names any year used."""
+    """The (train, test) CSV pair in ``folder``, for any year.
+
+    The names any year used come first (``covid.train.csv``/``covid.test.csv`` in 2021 and
+    2022, ``covid_train.csv``/``covid_test.csv`` in 2023); otherwise every ``*.csv`` whose
+    header has the course layout is classified as train (ends with the target) or test (one
+    column short). Raises ``FileNotFoundError`` naming the folder and the files found there
+    unless that gives exactly one train and one test file.
+    """
     folder = Path(folder)
     for pair in FILE_PAIRS:
         if all((folder / name).is_file() for name in pair):
             return folder / pair[0], folder / pair[1]
-    found = sorted(p.name for p in folder.glob("*.csv")) if folder.is_dir() else "no such folder"
-    raise FileNotFoundError(f"{folder}: expected {' or '.join(' + '.join(p) for p in FILE_PAIRS)}; "
-                            f"found {found or 'no CSV files'}")
+    expected = (f"expected {' or '.join(' + '.join(p) for p in FILE_PAIRS)} "
+                "(or one train and one test CSV with the course header)")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: {expected}; found no such folder")
+    found: dict[bool, list[Path]] = {True: [], False: []}
+    others: list[str] = []
+    for path in sorted(folder.glob("*.csv")):
+        try:
+            found[_layout(_header(path), path)[3]].append(path)
+        except (CovidFormatError, UnicodeDecodeError, OSError) as err:
+            others.append(f"{path.name} ({str(err).split(': ', 1)[-1]})")
+    if len(found[True]) == 1 and len(found[False]) == 1:
+        return found[True][0], found[False][0]
+    listing = [*(f"{p.name} (train layout)" for p in found[True]),
+               *(f"{p.name} (test layout)" for p in found[False]), *others]
+    raise FileNotFoundError(f"{folder}: {expected}; found {', '.join(listing) or 'no CSV files'}")
 
 
 def load_covid(train_path: str | os.PathLike,
