@@ -62,10 +62,11 @@ def test_find_covid_files_wrong_folder_names_folder_and_files(synthetic_dir, tmp
         find_covid_files(tmp_path)
     message = str(err.value)
     assert str(tmp_path) in message and "covid.test.csv (test layout)" in message
-    assert "notes.csv" in message and "expected one HW1 train and one test CSV" in message
-    with pytest.raises(FileNotFoundError, match="no .csv files"):
-        find_covid_files(tmp_path / "..")
-    with pytest.raises(FileNotFoundError, match="data folder not found"):
+    assert "notes.csv (expected 'id', found ['a'])" in message and "expected covid.train.csv" in message
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="found no CSV files"):
+        find_covid_files(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="found no such folder"):
         find_covid_files(tmp_path / "nope")
 
 
