@@ -44,6 +44,9 @@ class Config:
     batch_size: int = 256
     n_epochs: int = 3000
     early_stop: int = 400
+    # After early stopping on the validation rows, train a fresh MLP on every row for the best
+    # epoch count, so the latest days (the validation rows of a time split) are learnt too.
+    refit_all: bool = False
     smoke: bool = False
     data_source: str = "auto"
     out_dir: str = "outputs/hw1"
@@ -67,19 +70,19 @@ PRESETS: dict[str, dict] = {
     # Feature selection by correlation on training rows; the sample's optimiser otherwise.
     "medium": {"features": "selected", "learning_rate": 1e-4},
     # A blend of two views of the same question, "how much will tested_positive change
-    # from today?": the MLP (scaled inputs, 32 selected columns, a linear path beside it,
-    # Adam, early stopping on the latest days of every state) and a ridge regression on
-    # engineered change and trend features. One seed.
+    # from yesterday?": the MLP (scaled inputs, 32 selected columns, a linear path beside it,
+    # Adam, early stopping on the latest days of every state, then retrained on every day for
+    # the best epoch count) and a ridge regression on engineered change and trend features.
     "strong": {"features": "selected", "k_features": 32, "scale": True, "hidden_layers": (32, 16),
                "linear_skip": True, "predict_change": True, "optimizer": "adam",
                "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
-               "split": "time", "blend": {"mlp": 0.3, "linear_change": 0.7}},
+               "split": "time", "refit_all": True, "blend": {"mlp": 0.2, "linear_change": 0.8}},
     # strong's MLP averaged over three seeds, plus gradient-boosted trees on the change and
     # trend features and ridge on the raw columns; weights from the time validation.
     "boss": {"features": "selected", "k_features": 32, "scale": True, "hidden_layers": (32, 16),
              "linear_skip": True, "predict_change": True, "optimizer": "adam",
              "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
-             "split": "time", "seeds": (5201314, 1, 2),
+             "split": "time", "refit_all": True, "seeds": (5201314, 1, 2),
              "blend": {"mlp": 0.2, "ridge": 0.2, "linear_change": 0.4, "hgb_change": 0.2}},
     "smoke": {"n_epochs": 3, "early_stop": 2},
 }
@@ -323,27 +326,30 @@ class Run:
     def valid_mask(self) -> np.ndarray:
         return self.prep.valid_mask
 
-    def predict_mlp(self, frame: pd.DataFrame) -> np.ndarray:
-        """[N] mean over the MLP ensemble members."""
+    def predict_mlp(self, frame: pd.DataFrame, models: list[nn.Module] | None = None) -> np.ndarray:
+        """[N] mean over the MLP ensemble members (``self.models`` unless given)."""
+        models = self.models if models is None else models
         x = frame[self.prep.columns].to_numpy(dtype=np.float64)
         if self.prep.scaler is not None:
             x = self.prep.scaler(x)
         xt = torch.tensor(x, dtype=torch.float32)
         with torch.no_grad():
-            preds = [m.eval()(xt).squeeze(1).numpy() for m in self.models]
+            preds = [m.eval()(xt).squeeze(1).numpy() for m in models]
         offset = frame[self.prep.baseline_column].to_numpy() if self.prep.baseline_column else 0.0
         return np.mean(preds, axis=0) + offset
 
-    def component_predictions(self, frame: pd.DataFrame,
-                              components: dict[str, object] | None = None) -> dict[str, np.ndarray]:
-        """{component: [N] prediction} for every component of the blend."""
+    def component_predictions(self, frame: pd.DataFrame, components: dict[str, object] | None = None,
+                              models: list[nn.Module] | None = None) -> dict[str, np.ndarray]:
+        """{component: [N] prediction} for every component of the blend (the final MLPs and
+        components unless others are given)."""
         components = self.components if components is None else components
-        return {name: self.predict_mlp(frame) if name == "mlp" else components[name].predict(frame)
+        return {name: self.predict_mlp(frame, models) if name == "mlp" else components[name].predict(frame)
                 for name in self.weights}
 
-    def predict(self, frame: pd.DataFrame, components: dict[str, object] | None = None) -> np.ndarray:
+    def predict(self, frame: pd.DataFrame, components: dict[str, object] | None = None,
+                models: list[nn.Module] | None = None) -> np.ndarray:
         """[N] the blend's prediction for rows that have the train file's input columns."""
-        preds = self.component_predictions(frame, components)
+        preds = self.component_predictions(frame, components, models)
         return sum(self.weights[name] * pred for name, pred in preds.items())
 
 
@@ -359,7 +365,7 @@ def train_ensemble(cfg: Config, train: CovidTable, progress: bool = False,
     prep = prepare(cfg, train)
     valid = prep.valid_mask
     weights = cfg.blend_weights
-    models, histories, member_mse = [], [], []
+    models, histories, member_mse, final = [], [], [], []
     if "mlp" in weights:
         valid_loader = prep.batches(valid, batch_size=1024)
         for seed in cfg.ensemble_seeds:
@@ -372,17 +378,33 @@ def train_ensemble(cfg: Config, train: CovidTable, progress: bool = False,
             models.append(model.cpu())
             histories.append(history)
             member_mse.append(history.best_score)
-    return finish_run(cfg, train, prep, models, histories, member_mse)
+            if cfg.refit_all:
+                final.append(refit_on_all_rows(cfg, prep, seed, history.best_epoch + 1, device).cpu())
+    return finish_run(cfg, train, prep, models, histories, member_mse, final if cfg.refit_all else None)
+
+
+def refit_on_all_rows(cfg: Config, prep: Prepared, seed: int, n_epochs: int,
+                      device: str | torch.device = "cpu") -> nn.Module:
+    """A fresh MLP trained on every row (no validation) for ``n_epochs``."""
+    set_seed(seed)
+    model = make_model(cfg, len(prep.columns))
+    rows = np.ones(len(prep.x), dtype=bool)
+    fit(model, prep.batches(rows, cfg.batch_size, shuffle=True, seed=seed), None,
+        optimizer=make_optimizer(cfg, model), n_epochs=n_epochs, device=device, progress=False)
+    return model
 
 
 def finish_run(cfg: Config, train: CovidTable, prep: Prepared, models: list[nn.Module],
-               histories: list[History], member_mse: list[float]) -> Run:
-    """Fit the non-MLP components, score the blend on the validation rows, refit on all rows."""
+               histories: list[History], member_mse: list[float],
+               final_models: list[nn.Module] | None = None) -> Run:
+    """Fit the non-MLP components, score the blend on the validation rows with everything
+    fitted without them (``models``: the early-stopped MLPs), then refit the components on
+    all rows; ``final_models`` (MLPs retrained on all rows), if given, predict from then on."""
     valid = prep.valid_mask
-    run = Run(prep, models, histories, cfg.blend_weights, {}, member_mse=member_mse)
+    run = Run(prep, final_models or models, histories, cfg.blend_weights, {}, member_mse=member_mse)
     held_out = fit_components(cfg, train, ~valid)
     run.valid_true = train.frame[train.target_column].to_numpy(dtype=np.float64)[valid]
-    run.valid_pred = run.predict(train.frame[valid], held_out)
+    run.valid_pred = run.predict(train.frame[valid], held_out, models)
     run.valid_mse = float(np.mean((run.valid_pred - run.valid_true) ** 2))
     run.components = fit_components(cfg, train, np.ones(len(train.frame), dtype=bool))
     return run
@@ -403,3 +425,36 @@ def reference_scores(train: CovidTable, valid_mask: np.ndarray, columns: list[st
         "persistence": float(np.mean((last[valid_mask] - y[valid_mask]) ** 2)),
         "ridge": float(np.mean((ridge.predict(x[valid_mask]) - y[valid_mask]) ** 2)),
     }
+
+
+def plot_over_time(train: CovidTable, valid_mask: np.ndarray, preds: dict[str, np.ndarray],
+                   n_states: int = 4, path=None):
+    """Truth and predictions against each state's day for the ``n_states`` states with the
+    most validation rows; validation days shaded. ``preds`` maps a label to [n_valid]
+    predictions for the rows of ``valid_mask`` in file order."""
+    import matplotlib.pyplot as plt
+
+    from hw1_covid_regression.timecv import state_days
+
+    state, day = state_days(train)
+    y = train.frame[train.target_column].to_numpy()
+    counts = np.bincount(state[valid_mask], minlength=len(train.states))
+    chosen = np.argsort(-counts, kind="stable")[:n_states]
+    fig, axes = plt.subplots(1, len(chosen), figsize=(3.6 * len(chosen), 3.2), squeeze=False)
+    for ax, s in zip(axes[0], chosen):
+        rows = np.flatnonzero(state == s)
+        rows = rows[np.argsort(day[rows])]
+        ax.plot(day[rows], y[rows], "k-", lw=1.2, label="truth")
+        v = valid_mask[rows]
+        if v.any():
+            ax.axvspan(day[rows][v].min() - 0.5, day[rows][v].max() + 0.5, color="0.92")
+        pos = {r: k for k, r in enumerate(np.flatnonzero(valid_mask))}
+        for label, pred in preds.items():
+            vr = rows[v]
+            ax.plot(day[vr], pred[[pos[r] for r in vr]], ".-", ms=3, lw=0.8, label=label)
+        ax.set(title=f"{train.states[s]} (validation shaded)", xlabel="day", ylabel=TARGET)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig

@@ -246,3 +246,13 @@ def test_real_files_of_every_year_are_found_and_fold(shared_data):
             m = state == s
             assert day[latest.valid & m].min() == round(0.75 * m.sum())
 
+
+
+def test_refit_on_all_rows_changes_the_submission_not_the_validation_score(synthetic_dir):
+    train, test = load_covid(synthetic_dir / "covid.train.csv", synthetic_dir / "covid.test.csv")
+    runs = [train_ensemble(build_config(Config, PRESETS, "strong", n_epochs=6, early_stop=6,
+                                        refit_all=refit), train) for refit in (False, True)]
+    # validation is scored with the early-stopped nets (they never saw the validation rows) ...
+    assert runs[0].valid_mse == pytest.approx(runs[1].valid_mse, rel=1e-12)
+    # ... the submission with nets retrained on every row
+    assert not np.allclose(runs[0].predict_mlp(test.frame), runs[1].predict_mlp(test.frame))
