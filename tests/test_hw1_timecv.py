@@ -256,3 +256,25 @@ def test_refit_on_all_rows_changes_the_submission_not_the_validation_score(synth
     assert runs[0].valid_mse == pytest.approx(runs[1].valid_mse, rel=1e-12)
     # ... the submission with nets retrained on every row
     assert not np.allclose(runs[0].predict_mlp(test.frame), runs[1].predict_mlp(test.frame))
+
+
+def test_ridge_alpha_falls_back_to_the_end_of_every_run_when_runs_cannot_be_ordered():
+    from hw1_covid_regression.timecv import inner_time_folds
+
+    table, truth = _table_with_known_days(5)
+    frame = table.frame.copy()
+    rows = np.flatnonzero(table.state_index == 1)
+    frame.loc[rows, "id"] = np.random.default_rng(0).permutation(frame.loc[rows, "id"].to_numpy())
+    bad = CovidTable(None, frame, table.states, table.features, 5, True)
+    folds = inner_time_folds(bad)
+    assert len(folds) == 1
+    chain_end = {}  # within every run of consecutive days, validation rows come after training rows
+    from common.datasets.covid import window_chains
+
+    chain, _ = window_chains(bad)
+    for c in np.unique(chain):
+        m = chain == c
+        if (m & folds[0].train).any():
+            assert truth[m & folds[0].train].max() < truth[m & folds[0].valid].min()
+            chain_end[c] = True
+    assert chain_end
