@@ -44,8 +44,9 @@ def main() -> None:
         mses, cpu, refs = [], [], None
         for seed in seeds:
             extra = {"seed": seed}
-            if preset == "boss":  # each repetition is a different 5-member ensemble
-                extra["seeds"] = tuple(seed + 1000 * k for k in range(5))
+            members = len(PRESETS[preset].get("seeds", ()))
+            if members:  # each repetition is a different ensemble of the preset's size
+                extra["seeds"] = tuple(seed + 1000 * k for k in range(members))
             cfg = build_config(Config, PRESETS, preset, split=split, **extra)
             t0 = time.process_time()
             run = train_ensemble(cfg, train)
@@ -67,7 +68,7 @@ def main() -> None:
         f"{torch.get_num_threads()} torch threads; {library_versions()}  ",
         "Split `time`: the last 20 % of every state's chain of days is validation; `random`: the "
         f"official sample's random 20 %. {len(seeds)} seeds per row (boss: {len(seeds)} different "
-        "5-seed ensembles). Ridge (alpha by CV on the training rows) and persistence (the day-4 "
+        f"{len(PRESETS['boss']['seeds'])}-seed ensembles). Ridge (alpha by CV on the training rows) and persistence (the day-4 "
         "`tested_positive`) are fitted on the same rows and columns as the preset.",
         "",
         "| preset | split | valid rows | MSE mean | std | min | max | ridge | persistence | CPU s / run |",
