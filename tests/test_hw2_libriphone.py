@@ -87,7 +87,11 @@ def test_synthetic_is_deterministic_and_realistic(tmp_path):
 def test_synthetic_harmony_is_shared_by_a_phrase(tmp_path):
     """The long-range context: every phrase (speech between silences) uses one member of every
     harmony pair, both members occur, and the two members' prototypes differ only slightly."""
-    from common.datasets.libriphone.synthetic import N_HARMONY_PAIRS, _class_structure, write_synthetic
+    from common.datasets.libriphone.synthetic import (
+        N_HARMONY_PAIRS,
+        _class_structure,
+        write_synthetic,
+    )
 
     write_synthetic(tmp_path, seed=5, n_train=20, n_test=1)
     y = load_libriphone(tmp_path).labels.numpy()
