@@ -19,9 +19,10 @@ def _finish(fig: plt.Figure, path: str | os.PathLike | None) -> plt.Figure:
 
 
 def plot_learning_curves(histories: Sequence, labels: Sequence[str] | None = None,
-                         metric_name: str = "loss", log_scale: bool = False,
+                         metric_name: str = "loss", log_scale: bool = False, title: str = "",
                          path: str | os.PathLike | None = None) -> plt.Figure:
-    """Train loss and validation metric per epoch for one or several ``History`` objects."""
+    """Train loss and validation metric per epoch for one or several ``History`` objects;
+    ``title`` (e.g. the preset and whether the data is synthetic) goes above both panels."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     labels = labels or [f"run {i}" for i in range(len(histories))]
     for h, label in zip(histories, labels):
@@ -36,6 +37,8 @@ def plot_learning_curves(histories: Sequence, labels: Sequence[str] | None = Non
             ax.set_yscale("log")
         if len(histories) > 1:
             ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     return _finish(fig, path)
 
 
