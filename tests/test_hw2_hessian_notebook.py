@@ -41,10 +41,11 @@ def _run(tmp_path, data_source):
 
 
 @pytest.mark.notebook
-def test_notebook_smoke_synthetic(tmp_path):
+def test_notebook_smoke_synthetic(tmp_path, check_readme_outputs):
     metrics, _ = _run(tmp_path, "synthetic")
     assert metrics["data"] == "synthetic"
     assert metrics["lanczos_1m"]["n_params"] > 0
+    check_readme_outputs("HW2-2", tmp_path)  # boss: every file
 
 
 @pytest.mark.notebook

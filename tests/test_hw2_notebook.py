@@ -26,7 +26,7 @@ def test_notebook_is_committed_without_outputs():
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("preset", ["simple", "boss"])
-def test_notebook_smoke(tmp_path, monkeypatch, preset):
+def test_notebook_smoke(tmp_path, monkeypatch, preset, check_readme_outputs):
     import papermill as pm
 
     from common.data import synthetic_data_dir
@@ -45,3 +45,4 @@ def test_notebook_smoke(tmp_path, monkeypatch, preset):
         assert (tmp_path / plot).stat().st_size > 0
     executed = (tmp_path / "executed.ipynb").read_text()
     assert "epochs" in executed and "TqdmWarning" not in executed  # a text progress bar, no warning
+    check_readme_outputs("HW2", tmp_path)

@@ -31,7 +31,7 @@ def test_notebook_is_committed_clean_and_registered():
 
 
 @pytest.mark.notebook
-def test_notebook_smoke_run(tmp_path):
+def test_notebook_smoke_run(tmp_path, check_readme_outputs):
     import papermill as pm
 
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"), kernel_name="python3",
@@ -53,6 +53,7 @@ def test_notebook_smoke_run(tmp_path):
     for name in ("learning_curves.png", "validation.png", "data.png", "model0.pt", "checkpoint0.pt"):
         assert (tmp_path / name).is_file()
     assert "TqdmWarning" not in (tmp_path / "executed.ipynb").read_text()
+    check_readme_outputs("HW4", tmp_path)
 
     # The fit() call in view is the one the benchmarks measure (M.train_model): same model.
     cfg = M.Config(**metrics["config"])

@@ -12,7 +12,7 @@ def test_results_table_formats_records():
 
 
 @pytest.mark.notebook
-def test_reproduce_cli_runs_a_preset_and_writes_the_table(tmp_path):
+def test_reproduce_cli_runs_a_preset_and_writes_the_table(tmp_path, check_readme_outputs):
     assert main(["hw1", "--preset", "strong", "--quick", "--data", "synthetic", "--out", str(tmp_path),
                  "--set", "seed=7"]) == 0
     metrics = json.loads((tmp_path / "hw1" / "strong" / "metrics.json").read_text())
@@ -20,3 +20,5 @@ def test_reproduce_cli_runs_a_preset_and_writes_the_table(tmp_path):
     table = (tmp_path / "hw1" / "results.md").read_text()
     assert "**Synthetic data**" in table and "| strong | valid_mse |" in table
     assert (tmp_path / "hw1" / "strong" / "pred.csv").is_file()
+    assert (tmp_path / "hw1" / "strong" / "executed.ipynb").is_file()
+    check_readme_outputs("HW1", tmp_path / "hw1" / "strong")
