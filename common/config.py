@@ -20,16 +20,17 @@ def build_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]], preset:
                  **overrides: Any) -> C:
     """``cls()`` with the preset's overrides, then the caller's non-None ``overrides`` on top.
 
-    ``smoke`` overrides, if the preset table has a ``"smoke"`` entry, are applied last when
-    ``overrides["smoke"]`` is true, so CI runs stay tiny whatever the preset.
+    ``smoke`` overrides, if the preset table has a ``"smoke"`` entry, replace the preset's when
+    ``overrides["smoke"]`` is true, so CI runs stay tiny whatever the preset; values the caller
+    passes explicitly still win (``smoke=True, n_epochs=7`` runs 7 epochs).
     """
     if preset not in presets:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(p for p in presets if p != 'smoke')}")
     names = {f.name for f in dataclasses.fields(cls)}
     given = {k: v for k, v in overrides.items() if v is not None}
     values: dict[str, Any] = {"preset": preset, **presets[preset], **given}
-    if values.get("smoke"):
-        values.update(presets.get("smoke", {}))
+    if values.get("smoke"):  # smoke sizes replace the preset's, the caller's values win over both
+        values.update({**presets.get("smoke", {}), **given})
     unknown = sorted(set(values) - names)
     if unknown:
         raise TypeError(f"{cls.__name__} has no field(s) {unknown}")

@@ -6,7 +6,7 @@ collect each run's ``metrics.json`` and print/save a markdown table.
     python -m common.reproduce hw1 --preset all --quick         # smoke-sized runs
 
 Outputs go to ``outputs/<hw>/<preset>/`` (executed notebook, submission, metrics, plots)
-and the table to ``outputs/<hw>/results.md``.
+and the table to ``outputs/<hw>/results.md``; ``--quick`` runs go to ``outputs/quick/<hw>/``.
 """
 
 from __future__ import annotations
@@ -37,9 +37,17 @@ HOMEWORKS: dict[str, Homework] = {
 }
 
 
+def notebook_parameters(hw: str) -> list[str]:
+    """The names a notebook's ``parameters`` cell defines (the only names ``--set`` accepts)."""
+    import papermill as pm
+
+    return list(pm.inspect_notebook(str(REPO_ROOT / HOMEWORKS[hw].notebook)))
+
+
 def run_notebook(hw: str, preset: str, out_dir: Path, data: str = "auto", quick: bool = False,
                  overrides: dict | None = None, kernel: str = "python3") -> dict:
-    """Execute one notebook with papermill; returns the ``metrics.json`` it wrote."""
+    """Execute one notebook with papermill; returns the ``metrics.json`` it wrote. The
+    notebook's progress bars and warnings (its stderr) are streamed to this process's stderr."""
     import papermill as pm
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +55,9 @@ def run_notebook(hw: str, preset: str, out_dir: Path, data: str = "auto", quick:
               **(overrides or {})}
     pm.execute_notebook(str(REPO_ROOT / HOMEWORKS[hw].notebook), str(out_dir / "executed.ipynb"),
                         parameters=params, kernel_name=kernel, cwd=str(REPO_ROOT),
-                        progress_bar=False)
+                        progress_bar=False, stderr_file=sys.stderr,
+                        # the kernel's "running over TCP without encryption" notice, once per run
+                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
     return json.loads((out_dir / "metrics.json").read_text())
 
 
@@ -64,6 +74,25 @@ def results_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def parse_overrides(hw: str, items: list[str]) -> dict:
+    """``NAME=VALUE`` pairs (VALUE as JSON if it parses, else a string), checked against the
+    notebook's parameters cell: a misspelt name is an error that lists the valid ones."""
+    valid = notebook_parameters(hw)
+    overrides = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE")
+        if name not in valid:
+            raise SystemExit(f"--set {name}: {HOMEWORKS[hw].notebook} has no parameter {name!r}; "
+                             f"its parameters are: {', '.join(valid)}")
+        try:
+            overrides[name] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[name] = value
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m common.reproduce",
                                      description="Run a homework's presets and tabulate the metrics.")
@@ -71,36 +100,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="all", choices=["all", *PRESETS])
     parser.add_argument("--data", default="auto",
                         help="auto (real if present, else synthetic) | real | synthetic | a folder")
-    parser.add_argument("--quick", action="store_true", help="smoke-sized runs (CI, a first look)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke-sized runs (CI, a first look), written under <out>/quick/")
     parser.add_argument("--out", default=str(REPO_ROOT / "outputs"), help="output root")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
-                        help="extra notebook parameter, e.g. --set seed=1 --set n_epochs=100")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a notebook parameter on top of the preset (also with --quick), "
+                             "e.g. --set seed=1 --set n_epochs=100")
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        try:
-            overrides[name] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[name] = value
+    overrides = parse_overrides(args.hw, args.set)
+    # Paths given on the command line are relative to where the command runs.
+    data = args.data if args.data in ("auto", "real", "synthetic") else str(Path(args.data).resolve())
+    root = Path(args.out).resolve() / ("quick" if args.quick else "") / args.hw
 
     presets = PRESETS if args.preset == "all" else (args.preset,)
     rows = []
-    for preset in presets:
+    for i, preset in enumerate(presets, start=1):
         t0 = time.time()
-        print(f"[{args.hw}] {preset} ...", flush=True)
-        record = run_notebook(args.hw, preset, Path(args.out) / args.hw / preset, data=args.data,
-                              quick=args.quick, overrides=overrides)
+        print(f"[{args.hw}] preset {i}/{len(presets)}: {preset} -> {root / preset}", flush=True)
+        record = run_notebook(args.hw, preset, root / preset, data=data, quick=args.quick,
+                              overrides=overrides)
         print(f"[{args.hw}] {preset}: {record['metric']} = {record['value']:.5g} "
               f"({record['data']} data, {time.time() - t0:.0f} s)", flush=True)
         rows.append(record)
     table = results_table(rows)
-    synthetic = any(r.get("data") == "synthetic" for r in rows)
+    labels = {r.get("data") for r in rows}
     header = f"# {HOMEWORKS[args.hw].title}: `python -m common.reproduce {' '.join(sys.argv[1:] if argv is None else argv)}`\n\n"
-    if synthetic:
+    if "synthetic" in labels:
         header += ("**Synthetic data**: these numbers are for "
                    "the synthetic stand-in of the real files and are not comparable to the Kaggle baselines.\n\n")
-    with atomic_open(Path(args.out) / args.hw / "results.md") as f:
+    if "unverified" in labels:
+        header += ("**Unverified data**: the files read are not known to be the course's "
+                   "(their sha256 or layout did not match).\n\n")
+    with atomic_open(root / "results.md") as f:
         f.write(header + table + "\n")
     print("\n" + header + table)
     return 0

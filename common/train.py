@@ -12,6 +12,7 @@ import copy
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -225,6 +226,8 @@ def fit(
             total_items += n
         if scheduler is not None and scheduler_interval == "epoch":
             scheduler.step()
+        if epoch == start_epoch:
+            long_run_warning(time.perf_counter() - t0, n_epochs - epoch - 1, device)
         history.train_loss.append(total_loss / max(total_items, 1))
         history.lr.append(optimizer.param_groups[0]["lr"])
 
@@ -257,6 +260,18 @@ def fit(
     history.seconds += time.perf_counter() - t0
     model.load_state_dict(best_state)
     return history
+
+
+def long_run_warning(first_epoch_seconds: float, epochs_left: int, device: torch.device,
+                     hours: float = 1.0) -> str | None:
+    """Print (and return) an estimate when the remaining epochs will take over ``hours``."""
+    eta = first_epoch_seconds * epochs_left
+    if eta < hours * 3600:
+        return None
+    message = (f"[fit] at this speed the remaining {epochs_left} epochs take about {eta / 3600:.1f} h "
+               f"on {device.type}" + (" (a GPU runtime is much faster)" if device.type == "cpu" else ""))
+    print(message, file=sys.stderr, flush=True)
+    return message
 
 
 def _progress(iterable: Iterable, enabled: bool, **kwargs: Any) -> Any:

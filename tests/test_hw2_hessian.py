@@ -284,7 +284,7 @@ def test_loader_names_file_and_entry(tmp_path):
     with pytest.raises(CheckpointFormatError, match="entry 0: regressor.2.weight has shape"):
         load_checkpoints(path)
     path.write_text("<html>Google Drive quota exceeded</html>")
-    with pytest.raises(CheckpointFormatError, match="data.pth: not a readable torch tensor file"):
+    with pytest.raises(CheckpointFormatError, match=r"data.pth: not a torch.save file .*an HTML page"):
         load_checkpoints(path)
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         load_checkpoints(tmp_path / "missing.pth")

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from common.seed import set_seed
-from common.train import NonFiniteLossError, TensorBatches, evaluate, fit
+from common.train import NonFiniteLossError, TensorBatches, evaluate, fit, long_run_warning
 
 
 def _problem(seed=0, n=203):
@@ -124,3 +124,9 @@ def test_non_finite_loss_stops_with_epoch_and_batch(tmp_path):
     with pytest.raises(NonFiniteLossError, match=r"epoch 1, batch 3"):
         fit(model, train, valid, optimizer=opt, n_epochs=2, checkpoint_path=ckpt, progress=False)
     assert not ckpt.exists()  # no epoch finished, so no checkpoint was written
+
+
+def test_long_run_warning_estimates_the_remaining_time(capsys):
+    assert long_run_warning(10.0, 300, torch.device("cpu")) is None  # 50 minutes: no warning
+    message = long_run_warning(20.0, 360, torch.device("cpu"))
+    assert "about 2.0 h on cpu" in message and message in capsys.readouterr().err
