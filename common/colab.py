@@ -95,15 +95,15 @@ def notebooks() -> list[str]:
     return [hw.notebook for hw in HOMEWORKS.values()]
 
 
-def bootstrap_source(url: str = REPO_URL, ref: str = REF) -> str:
-    """The first code cell of every notebook."""
-    return BOOTSTRAP.format(url=url, ref=ref, clone_dir=CLONE_DIR).rstrip("\n")
+def bootstrap_source(url: str | None = None, ref: str | None = None) -> str:
+    """The first code cell of every notebook (default: :data:`REPO_URL` at :data:`REF`)."""
+    return BOOTSTRAP.format(url=url or REPO_URL, ref=ref or REF, clone_dir=CLONE_DIR).rstrip("\n")
 
 
-def badge_url(notebook: str, url: str = REPO_URL, ref: str = REF) -> str:
+def badge_url(notebook: str, url: str | None = None, ref: str | None = None) -> str:
     """The "Open In Colab" link of ``notebook`` (a path relative to the repository root)."""
-    owner_repo = url.removeprefix("https://github.com/").removesuffix(".git")
-    return f"https://colab.research.google.com/github/{owner_repo}/blob/{ref}/{notebook}"
+    owner_repo = (url or REPO_URL).removeprefix("https://github.com/").removesuffix(".git")
+    return f"https://colab.research.google.com/github/{owner_repo}/blob/{ref or REF}/{notebook}"
 
 
 def _fix_badges(text: str, where: str, problems: list[str], own: str | None = None) -> tuple[str, set]:

@@ -87,3 +87,20 @@ def test_describe_session_names_the_version_and_warns_on_another_ref(tmp_path):
     text = colab.describe_session(tmp_path, "v9.9")
     assert f"another version than v9.9: move it away (!mv {tmp_path}" in text
     assert "GPU" in text.splitlines()[-1]
+
+
+def test_a_release_pins_every_notebook_and_badge_to_its_tag(tmp_path, monkeypatch):
+    """The README's release steps: set REF to the tag, sync; nothing keeps pointing at main."""
+    for rel in [*colab.notebooks(), "README.md"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / rel, tmp_path / rel)
+    monkeypatch.setattr(colab, "REF", "v9.9")
+    assert colab.sync(tmp_path, write=True)  # everything was at the old ref
+    assert colab.sync(tmp_path, write=False) == []
+    readme = (tmp_path / "README.md").read_text()
+    assert "/blob/v9.9/" in readme and "/blob/main/" not in readme
+    for rel in colab.notebooks():
+        nb = nbformat.read(tmp_path / rel, as_version=4)
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        assert f'REPO_URL, REPO_REF = "{colab.REPO_URL}", "v9.9"' in first.source
+        assert "/blob/main/" not in nb.cells[0].source
