@@ -63,7 +63,7 @@ def child(kind: str, concat: int, data_dir: str) -> None:
             checksum += float(x[-1, -1])
         n_train, n_valid = train.n_frames, valid.n_frames
     elif kind == "official":
-        from hw2_phoneme.models import official_preprocess_data
+        from tests.reference_hw2 import official_preprocess_data
 
         feat_dir, phone_path = os.path.join(data_dir, "feat"), data_dir
         train_X, train_y = official_preprocess_data("train", feat_dir, phone_path, concat)
@@ -138,7 +138,7 @@ def main() -> int:
         "Ours: features loaded once into one float32 tensor + offsets, then a shuffled train "
         "loader and a valid loader at that width, 200 train batches (512) and 20 valid batches "
         "(4096) drawn. Official: `preprocess_data('train')` + `preprocess_data('val')` re-implemented "
-        "faithfully (`hw2_phoneme/models.py`), both results kept alive as in the sample.",
+        "faithfully (`tests/reference_hw2.py`), both results kept alive as in the sample.",
         "",
         "| concat_nframes | ours peak RSS (GB) | ours time (s) | official peak RSS (GB) | official time (s) | official / ours | official need, computed (GB): resident rows / allocated |",
         "|---|---|---|---|---|---|---|",
