@@ -21,18 +21,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "hw4_speaker"))
 
 from benchmarks.harness import machine, run_child, write_report  # noqa: E402
 
 
 def run_one(args: argparse.Namespace, pooling: str, seed: int) -> dict:
     """Train one model (``pooling``, training seed ``seed``) and evaluate it four ways."""
-    import models as M
     import torch
 
     from common.config import build_config
     from common.datasets import voxceleb as vc
+    from hw4_speaker import models as M
 
     torch.set_num_threads(args.threads)
     # The split and the order training utterances are drawn in follow cfg.seed (fixed, so every

@@ -18,19 +18,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "hw4_speaker"))
 
 from benchmarks.harness import machine, run_child, write_report  # noqa: E402
 
 
 def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int) -> dict:
     """Train one preset (``name`` or ``name:field=value,...``) and measure it."""
-    import models as M
     import torch
 
     from common.config import build_config
     from common.data import resolve_data_dir
     from common.datasets import voxceleb as vc
+    from hw4_speaker import models as M
 
     torch.set_num_threads(threads)
     preset, _, extra = variant.partition(":")
