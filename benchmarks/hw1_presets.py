@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from benchmarks.harness import machine, write_report
-from common.config import build_config, library_versions
+from common.config import build_config
 from common.data import real_data_dir
 from common.datasets.covid import load_covid
 from hw1_covid_regression.covid_model import PRESETS, Config, reference_scores, train_ensemble
@@ -61,7 +61,8 @@ def main() -> None:
         "## HW1 COVID-19: validation MSE per preset (real 2022 train file)",
         "",
         f"Command: `python -m {' '.join(['benchmarks.hw1_presets', *sys.argv[1:]])}`  ",
-        f"Machine: {machine()}, {torch.get_num_threads()} torch threads; {library_versions()}  ",
+        f"Machine: {machine()}, numpy {np.__version__}; {torch.get_num_threads()} torch "
+        "thread(s)  ",
         "Split `time`: the last 20 % of every state's chain of days is validation; `random`: the "
         f"official sample's random 20 %. {len(seeds)} seeds per row (boss: {len(seeds)} different "
         "5-seed ensembles). Ridge (alpha by CV on the training rows) and persistence (the day-4 "
