@@ -113,10 +113,10 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def run_child(script: str | os.PathLike, args: Sequence[str], *, mem_cap_gb: float | None = None,
+def run_child(script: str | os.PathLike, args: Sequence[object], *, mem_cap_gb: float | None = None,
               rss_cap_gb: float | None = None, env: Mapping[str, str] | None = None,
               cwd: str | os.PathLike | None = REPO) -> Child:
-    """Run ``python script --child *args`` and wait for it.
+    """Run ``python script --child *args`` (each arg ``str()``-ed) and wait for it.
 
     ``mem_cap_gb``: an address-space limit (``RLIMIT_AS``) set before the child starts, so an
     allocation past it fails cleanly (MemoryError / a torch error) instead of pushing a shared
@@ -137,17 +137,22 @@ def run_child(script: str | os.PathLike, args: Sequence[str], *, mem_cap_gb: flo
                                 env={**os.environ, **(env or {})},
                                 preexec_fn=limit if mem_cap_gb else None)
         killed = False
-        if rss_cap_gb is None:
-            _, status, usage = os.wait4(proc.pid, 0)
-        else:
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if not killed and _rss(proc.pid) > rss_cap_gb * 1e9:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    killed = True
-                time.sleep(0.01)
+        try:
+            if rss_cap_gb is None:
+                _, status, usage = os.wait4(proc.pid, 0)
+            else:
+                while True:
+                    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    if not killed and _rss(proc.pid) > rss_cap_gb * 1e9:
+                        os.kill(proc.pid, signal.SIGKILL)
+                        killed = True
+                    time.sleep(0.01)
+        except BaseException:  # Ctrl-C or an error here: the child must not run on
+            proc.kill()
+            proc.wait()
+            raise
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
