@@ -18,7 +18,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from bad_inputs import CASES, broken_copy, load_all  # noqa: E402
 
-from common.io import atomic_open  # noqa: E402
+from benchmarks.harness import write_report  # noqa: E402
 from common.reproduce import HOMEWORKS  # noqa: E402
 
 
@@ -86,11 +86,7 @@ def main() -> int:
              f"{lost} outputs replaced or added.**", "",
              "| input | run through | error (first line; temporary folder removed) | expected error | outputs replaced or added |",
              "|---|---|---|---|---|", *rows]
-    text = "\n".join(lines) + "\n"
-    print("\n" + text)
-    if args.out:
-        with atomic_open(args.out) as f:
-            f.write(text)
+    write_report(args.out, lines)
     return 0 if named == len(CASES) and lost == 0 else 1
 
 
