@@ -74,3 +74,19 @@ def load_pt(path: str | os.PathLike, error: type[Exception]) -> Any:
                         "loading them could run code from the file, so it is refused") from None
         raise error(f"{path}: not a readable torch tensor file (corrupted): "
                     f"{type(err).__name__}: {first[:200]}") from None
+
+
+def load_frames(path: str | os.PathLike, dim: int, error: type[Exception], unit: str) -> Any:
+    """A ``[T, dim]`` float32 feature tensor (T >= 1) from a ``.pt`` file, every value finite;
+    errors name the file and the first bad frame and ``unit`` (e.g. ``"mel bin"``)."""
+    import torch
+
+    feat = load_pt(path, error)
+    if not torch.is_tensor(feat) or feat.dim() != 2 or feat.shape[1] != dim or len(feat) == 0:
+        shape = tuple(feat.shape) if torch.is_tensor(feat) else type(feat).__name__
+        raise error(f"{path}: expected a tensor [T, {dim}] with T >= 1, got {shape}")
+    finite = torch.isfinite(feat)
+    if not finite.all():
+        t, d = (int(i) for i in (~finite).nonzero()[0])
+        raise error(f"{path}: frame {t}, {unit} {d} is {feat[t, d].item()} (features must be finite numbers)")
+    return feat.float()
