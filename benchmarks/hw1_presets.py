@@ -10,7 +10,6 @@ comparable; the official sample's random split is shown once more for the leak i
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.config import build_config, cpu_model, library_versions
+from benchmarks.harness import machine, write_report
+from common.config import build_config
 from common.data import real_data_dir
 from common.datasets.covid import load_covid
-from common.io import write_report
 from hw1_covid_regression.covid_model import PRESETS, Config, reference_scores, train_ensemble
 
 
@@ -59,13 +58,12 @@ def main() -> None:
         rows.append((preset, split, np.mean(mses), np.std(mses), min(mses), max(mses),
                      refs["ridge"], refs["persistence"], np.mean(cpu), int(run.valid_mask.sum())))
 
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
         "## HW1 COVID-19: validation MSE per preset (real 2022 train file)",
         "",
         f"Command: `python -m {' '.join(['benchmarks.hw1_presets', *sys.argv[1:]])}`  ",
-        f"Machine: {os.cpu_count()} cores ({cpu_model()}), {ram:.0f} GiB RAM, no GPU, "
-        f"{torch.get_num_threads()} torch threads; {library_versions()}  ",
+        f"Machine: {machine()}, numpy {np.__version__}; {torch.get_num_threads()} torch "
+        "thread(s)  ",
         "Split `time`: the last 20 % of every state's chain of days is validation; `random`: the "
         f"official sample's random 20 %. {len(seeds)} seeds per row (boss: {len(seeds)} different "
         f"{len(PRESETS['boss']['seeds'])}-seed ensembles). Ridge (alpha by CV on the training rows) and persistence (the day-4 "

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import sklearn
 import torch
 
-from common.config import build_config, cpu_model, library_versions
+from benchmarks.harness import machine, write_report
+from common.config import build_config
 from common.datasets.covid import find_covid_files, load_covid
-from common.io import write_report
 from common.paths import data_search_path
 from hw1_covid_regression.covid_model import PRESETS, Config, train_ensemble
 from hw1_covid_regression.timecv import (
@@ -135,13 +135,12 @@ def main() -> None:
     models = [*args.presets, *REFERENCES]
     names = {"ridge": "ridge (alpha by time CV)", "linreg": "LinearRegression",
              "persistence": "persistence (tomorrow = today)"}
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
         "## HW1 COVID-19: rolling-origin time validation (real 2021, 2022, 2023 train files)",
         "",
         f"Command: `python -m {' '.join(['benchmarks.hw1_timecv', *sys.argv[1:]])}`  ",
-        f"Machine: {os.cpu_count()} cores ({cpu_model()}), {ram:.0f} GiB RAM, no GPU, "
-        f"{torch.get_num_threads()} torch thread; {library_versions('sklearn')}  ",
+        f"Machine: {machine()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}; "
+        f"{torch.get_num_threads()} torch thread(s)  ",
         f"Seeds {list(seeds)} (an ensemble preset gets a different set of member seeds per repetition). "
         "Within each state, rows are ordered by id (= time, checked against the overlap of "
         "consecutive windows); a fold trains on every day before the cut and validates on the "

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages are importable
+
+from benchmarks.harness import machine, run_child, write_report  # noqa: E402
+
 # (hidden, depth) of wide_mlp: 385, 1537, 4353, 8461 and 1,004,001 parameters
 DENSE_SIZES = [(128, 1), (512, 1), (64, 2), (90, 2)]
 BIG = (1000, 2)
@@ -56,32 +56,11 @@ def _child(method: str, hidden: int, depth: int, steps: int) -> dict:
 
 
 def _run(method: str, hidden: int, depth: int, steps: int, cap_gb: float) -> dict:
-    def limit() -> None:
-        cap = int(cap_gb * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-
-    cmd = [sys.executable, __file__, "--child", method, str(hidden), str(depth), "--steps", str(steps)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=limit,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    if proc.returncode != 0:
-        return {"method": method, "hidden": hidden, "depth": depth,
-                "error": (proc.stderr.strip().splitlines() or ["?"])[-1][:160]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _machine() -> str:
-    from common.config import cpu_model
-
-    cpu = cpu_model()
-    try:
-        mem = next(int(line.split()[1]) / 2**20 for line in open("/proc/meminfo")
-                   if line.startswith("MemTotal"))
-    except (OSError, StopIteration):
-        mem = float("nan")
-    import torch
-
-    return (f"{os.cpu_count()} CPU cores ({cpu}), {mem:.0f} GiB RAM, no GPU; Python "
-            f"{platform.python_version()}, torch {torch.__version__}; one torch thread per run")
+    child = run_child(__file__, [method, hidden, depth, "--steps", steps], mem_cap_gb=cap_gb,
+                      env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    if not child.ok:
+        return {"method": method, "hidden": hidden, "depth": depth, "error": child.error}
+    return child.record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `python benchmarks/hw2_2_hessian_lanczos.py{' --quick' if args.quick else ''}"
         f"{'' if args.steps == 60 else f' --steps {args.steps}'}`",
         "",
-        f"Machine: {_machine()}. The machine was shared with other jobs during the run, so times "
-        "are noisy; both methods of a row ran back to back.",
+        f"Machine: {machine()}; one torch thread per run. The machine was shared with other jobs "
+        "during the run, so times are noisy; both methods of a row ran back to back.",
         "",
         "Model: `wide_mlp(hidden, depth)` (ReLU MLP, 1 input, 1 output) at its default "
         "initialisation, full-batch MSE on 128 sinc points, float64. Dense = double backward "
@@ -152,8 +131,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{big['seconds']:.1f} s, peak RSS {big['peak_rss_mb']:.0f} MB (extra "
                 f"{big['extra_rss_mb']:.0f} MB); eigenvalue range [{big['eig_min']:.4g}, "
                 f"{big['eig_max']:.4g}]")
-    from common.io import write_report
-
     write_report(None if args.quick else args.out, lines)
     return 0
 

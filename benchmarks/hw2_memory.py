@@ -17,19 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.config import cpu_model  # noqa: E402
+from benchmarks.harness import machine, run_child, write_report  # noqa: E402
 from common.data import generator_version  # noqa: E402
-from common.io import write_report  # noqa: E402
 from common.paths import data_root  # noqa: E402
 
 GB = 1e9
@@ -68,7 +63,7 @@ def child(kind: str, concat: int, data_dir: str) -> None:
             checksum += float(x[-1, -1])
         n_train, n_valid = train.n_frames, valid.n_frames
     elif kind == "official":
-        from hw2_phoneme.models import official_preprocess_data
+        from tests.reference_hw2 import official_preprocess_data
 
         feat_dir, phone_path = os.path.join(data_dir, "feat"), data_dir
         train_X, train_y = official_preprocess_data("train", feat_dir, phone_path, concat)
@@ -81,42 +76,15 @@ def child(kind: str, concat: int, data_dir: str) -> None:
                       "valid_frames": n_valid}))
 
 
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except FileNotFoundError:
-        pass
-    return 0
-
-
-def run_capped(args: list[str], cap: float) -> dict:
-    """Run ``args``; kill it if its RSS passes ``cap`` bytes. Returns peak RSS and outcome."""
-    with tempfile.TemporaryFile("w+") as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        killed = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if not killed and _rss(proc.pid) > cap:
-                os.kill(proc.pid, signal.SIGKILL)
-                killed = True
-            time.sleep(0.01)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read()
-    result = {"peak_rss": usage.ru_maxrss * 1024, "wall": wall, "killed": killed,
-              "returncode": proc.returncode}
-    lines = [ln for ln in text.splitlines() if ln.startswith("{")]
-    if lines and not killed and proc.returncode == 0:
-        result.update(json.loads(lines[-1]))
-    elif not killed:
-        result["error"] = (text.strip().splitlines() or ["?"])[-1][:160]
+def run_capped(kind: str, concat: int, data_dir: Path, cap_gb: float) -> dict:
+    """One measurement in its own subprocess, killed if its RSS passes ``cap_gb`` GB."""
+    child = run_child(__file__, [kind, concat, data_dir], rss_cap_gb=cap_gb)
+    result = {"peak_rss": child.peak_rss, "wall": child.wall, "killed": child.killed,
+              "returncode": child.returncode}
+    if child.ok:
+        result.update(child.record)
+    elif not child.killed:
+        result["error"] = child.error
     return result
 
 
@@ -141,15 +109,13 @@ def main() -> int:
         child(args.child[0], int(args.child[1]), args.child[2])
         return 0
 
-    data_dir = Path(args.data_dir) if args.data_dir else full_size_dir()
-    cap = args.cap_gb * GB
-    me = [sys.executable, str(Path(__file__).resolve()), "--child"]
-    base = run_capped(me + ["none", "1", str(data_dir)], cap)
+    data_dir = Path(args.data_dir).resolve() if args.data_dir else full_size_dir()
+    base = run_capped("none", 1, data_dir, args.cap_gb)
     rows = []
     for concat in args.concat:
         for kind in ("ours", "official"):
             print(f"concat {concat:2d} {kind:8s} ...", end=" ", flush=True)
-            r = run_capped(me + [kind, str(concat), str(data_dir)], cap)
+            r = run_capped(kind, concat, data_dir, args.cap_gb)
             r.update(kind=kind, concat=concat)
             print(f"peak RSS {r['peak_rss'] / GB:.2f} GB, {r['wall']:.0f} s"
                   + (" (KILLED at cap)" if r["killed"] else ""), flush=True)
@@ -157,16 +123,13 @@ def main() -> int:
     n_train = next(r["train_frames"] for r in rows if r["kind"] == "ours" and "train_frames" in r)
     n_valid = next(r["valid_frames"] for r in rows if r["kind"] == "ours" and "valid_frames" in r)
 
-    cpu = cpu_model()
-    mem = next((int(ln.split()[1]) / 2**20 for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
     lines = [
         "# HW2: peak RSS of preparing train + validation frames (ours vs official)",
         "",
         f"Command: `python benchmarks/hw2_memory.py --concat {' '.join(map(str, args.concat))} --cap-gb {args.cap_gb:g}`",
         "",
-        f"Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, no GPU, Linux "
-        f"{platform.release()}, python {platform.python_version()}; shared with other jobs during "
-        f"the run. Data: full-size **synthetic** libriphone ({data_dir.name}), train split "
+        f"Machine: {machine()}; shared with other jobs during the run. Data: full-size "
+        f"**synthetic** libriphone ({data_dir.name}), train split "
         f"{n_train + n_valid:,} frames = {n_train:,} train + {n_valid:,} valid (split by "
         f"utterance, official seed 1337). Each row is one subprocess (1 torch thread); peak RSS = "
         f"the child's `ru_maxrss`. A watchdog kills a child whose RSS passes {args.cap_gb:g} GB "
@@ -175,7 +138,7 @@ def main() -> int:
         "Ours: features loaded once into one float32 tensor + offsets, then a shuffled train "
         "loader and a valid loader at that width, 200 train batches (512) and 20 valid batches "
         "(4096) drawn. Official: `preprocess_data('train')` + `preprocess_data('val')` re-implemented "
-        "faithfully (`hw2_phoneme/models.py`), both results kept alive as in the sample.",
+        "faithfully (`tests/reference_hw2.py`), both results kept alive as in the sample.",
         "",
         "| concat_nframes | ours peak RSS (GB) | ours time (s) | official peak RSS (GB) | official time (s) | official / ours | official need, computed (GB): resident rows / allocated |",
         "|---|---|---|---|---|---|---|",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -27,10 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.harness import machine, write_report  # noqa: E402
 from common.config import PRESETS as PRESET_NAMES  # noqa: E402
-from common.config import cpu_model  # noqa: E402
 from common.data import synthetic_data_dir  # noqa: E402
-from common.io import write_report  # noqa: E402
 from common.paths import REPO_ROOT  # noqa: E402
 from common.reproduce import run_notebook  # noqa: E402
 
@@ -93,8 +91,6 @@ def main() -> int:
     for name, seed, m, wall in results:
         by_name.setdefault(name, []).append((seed, m, wall))
 
-    cpu = cpu_model()
-    mem = next((int(ln.split()[1]) / 2**20 for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
     first = results[0][2]
     command = (f"python benchmarks/hw2_presets.py --num-epoch {args.num_epoch} --seeds "
                f"{' '.join(map(str, args.seeds))} --jobs {args.jobs} --threads {args.threads}"
@@ -107,9 +103,8 @@ def main() -> int:
         "",
         f"Command: `{command}`",
         "",
-        f"Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, no GPU, {args.threads} torch "
-        f"thread(s) per run, {args.jobs} run(s) at a time, python {platform.python_version()}; "
-        f"shared with other jobs. Each run is one papermill execution of "
+        f"Machine: {machine()}; {args.threads} torch thread(s) per run, {args.jobs} run(s) at a "
+        f"time; shared with other jobs. Each run is one papermill execution of "
         f"`hw2_phoneme/hw2_phoneme.ipynb` with `data_source='synthetic'` (the default synthetic "
         f"set: 400 training + 100 test utterances), `num_epoch={args.num_epoch}` and "
         f"{first['train_utterances']} training utterances; the 80 validation utterances of the "

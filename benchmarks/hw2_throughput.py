@@ -13,8 +13,6 @@ step = forward + backward + AdamW update on one batch of the default synthetic s
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,11 +23,11 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
-from common.config import cpu_model  # noqa: E402
+from benchmarks.harness import machine, write_report  # noqa: E402
 from common.data import synthetic_data_dir  # noqa: E402
 from common.datasets.libriphone import SequenceBatches, WindowBatches, load_libriphone  # noqa: E402
-from common.io import write_report  # noqa: E402
-from hw2_phoneme.models import PRESETS, BiRNNTagger, WindowBiRNN, sequence_forward  # noqa: E402
+from hw2_phoneme.models import PRESETS, BiRNNTagger, sequence_forward  # noqa: E402
+from tests.reference_hw2 import WindowBiRNN  # noqa: E402
 
 
 def frames_per_second(model: nn.Module, loader, forward, steps: int) -> tuple[float, int, float]:
@@ -109,16 +107,13 @@ def main() -> int:
         print(f"{name}: {fps:,.0f} frames/s ({frames} frames in {secs:.1f} s), {n_params:,} params", flush=True)
         results.append((name, fps, frames, secs, n_params))
     window_fps = next(r[1] for r in results if r[0].startswith("BiLSTM over 61"))
-    cpu = cpu_model()
-    mem = next((int(ln.split()[1]) / 2**20 for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
     lines = [
         "# HW2: training throughput, boss BiLSTM (whole utterances) vs 61-frame-window BiLSTM",
         "",
         f"Command: `python benchmarks/hw2_throughput.py --threads {args.threads} --steps {args.steps} "
         f"--window-batch {args.window_batch} --packed-steps {args.packed_steps}`",
         "",
-        f"Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, no GPU, torch "
-        f"{torch.__version__}, {args.threads} torch thread(s), python {platform.python_version()}; "
+        f"Machine: {machine()}; {args.threads} torch thread(s); "
         f"shared with other jobs during the run. Data: default **synthetic** libriphone "
         f"({len(data)} training utterances). Size: front end {size['front_dim']}, "
         f"{size['hidden_layers']} bidirectional {size['rnn'].upper()} layers of "

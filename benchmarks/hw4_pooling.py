@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,16 +21,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "hw4_speaker"))
+
+from benchmarks.harness import machine, run_child, write_report  # noqa: E402
 
 
 def run_one(args: argparse.Namespace, pooling: str, seed: int) -> dict:
     """Train one model (``pooling``, training seed ``seed``) and evaluate it four ways."""
-    import models as M
     import torch
 
     from common.config import build_config
     from common.datasets import voxceleb as vc
+    from hw4_speaker import models as M
 
     torch.set_num_threads(args.threads)
     # The split and the order training utterances are drawn in follow cfg.seed (fixed, so every
@@ -82,14 +82,10 @@ def main() -> int:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        limit = int(args.mem_gb * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if args.child:  # run_child has capped its address space at --mem-gb
         pooling, seed = args.child.split(":")
         print(json.dumps(run_one(args, pooling, int(seed))))
         return 0
-
-    from hw4_speaker_bench import machine  # same machine line as the main benchmark
 
     from common.datasets import voxceleb as vc
 
@@ -101,14 +97,14 @@ def main() -> int:
         vc.write_synthetic(tmp, seed=args.data_seed)
         for seed in args.seeds:
             for pooling in ("attention", "mean"):
-                child = [sys.executable, __file__, "--child", f"{pooling}:{seed}", "--data", tmp]
-                for flag in ("steps", "d_model", "layers", "segment_len", "valid_ratio", "threads", "mem_gb"):
-                    child += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
-                out = subprocess.run(child, capture_output=True, text=True, cwd=REPO)
-                if out.returncode:
-                    sys.stderr.write(out.stderr)
+                child_args = [f"{pooling}:{seed}", "--data", tmp]
+                for flag in ("steps", "d_model", "layers", "segment_len", "valid_ratio", "threads"):
+                    child_args += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
+                child = run_child(__file__, child_args, mem_cap_gb=args.mem_gb)
+                if not child.ok:
+                    sys.stderr.write(child.stderr)
                     raise SystemExit(f"run {pooling}:{seed} failed")
-                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                rows.append(child.record)
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     minutes = (time.time() - t_start) / 60
     load_after = os.getloadavg()
@@ -147,8 +143,6 @@ def main() -> int:
                  for p in ("attention", "mean")]
         lines.append(f"| {'validation' if split == 'valid' else 'synthetic test'} | {cells[0]} | {cells[1]} |")
     lines += ["", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
-    from common.io import write_report
-
     path = (REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)) if args.out else None
     write_report(path, lines, append=args.append)
     return 0

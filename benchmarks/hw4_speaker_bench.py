@@ -11,26 +11,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "hw4_speaker"))
+
+from benchmarks.harness import machine, run_child, write_report  # noqa: E402
 
 
 def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int) -> dict:
     """Train one preset (``name`` or ``name:field=value,...``) and measure it."""
-    import models as M
     import torch
 
     from common.config import build_config
     from common.data import resolve_data_dir
     from common.datasets import voxceleb as vc
+    from hw4_speaker import models as M
 
     torch.set_num_threads(threads)
     preset, _, extra = variant.partition(":")
@@ -43,7 +42,8 @@ def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int)
             overrides[key] = value
     cfg = build_config(M.Config, M.PRESETS, preset, total_steps=steps, valid_steps=steps,
                        warmup_steps=max(1, steps // 10), segment_len=segment_len, seed=seed, **overrides)
-    folder, synthetic = resolve_data_dir("hw4", "synthetic", seed=0)
+    source = resolve_data_dir("hw4", "synthetic", seed=0)
+    folder, synthetic = source.folder, source.synthetic
     data = vc.load_dataset(folder)
     store = vc.FeatureStore(data, preload=True)
     model, history = M.train_model(cfg, data, store, device="cpu", progress=False)
@@ -81,16 +81,6 @@ def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int)
     }
 
 
-def machine() -> str:
-    from common.config import cpu_model
-
-    cpu = cpu_model()
-    mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    import torch
-    return (f"{os.cpu_count()} CPU cores ({cpu}), {mem / 2**20:.1f} GiB RAM, no GPU; "
-            f"python {platform.python_version()}, torch {torch.__version__}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -104,9 +94,7 @@ def main() -> int:
     parser.add_argument("--append", action="store_true", help="append to --out (a second run)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        limit = int(args.mem_gb * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if args.child:  # run_child has capped its address space at --mem-gb
         print(json.dumps(run_one(args.child, args.steps, args.segment_len, args.seed, args.threads)))
         return 0
 
@@ -115,14 +103,13 @@ def main() -> int:
     rows = []
     for variant in args.variants:
         t0 = time.time()
-        out = subprocess.run([sys.executable, __file__, "--child", variant, "--steps", str(args.steps),
-                              "--segment-len", str(args.segment_len), "--threads", str(args.threads),
-                              "--seed", str(args.seed), "--mem-gb", str(args.mem_gb)],
-                             capture_output=True, text=True, cwd=REPO)
-        if out.returncode:
-            print(out.stderr[-3000:], file=sys.stderr)
-            return out.returncode
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        child = run_child(__file__, [variant, "--steps", args.steps, "--segment-len", args.segment_len,
+                                     "--threads", args.threads, "--seed", args.seed],
+                          mem_cap_gb=args.mem_gb)
+        if not child.ok:
+            print(child.stderr[-3000:], file=sys.stderr)
+            return child.returncode or 1
+        rows.append(child.record)
         print(f"{variant}: {time.time() - t0:.0f} s  {rows[-1]}", flush=True)
     load_after = os.getloadavg()
 
@@ -166,8 +153,6 @@ def main() -> int:
                      f"{r['max_prob_diff']:.1e} | {r['differ_unmasked']} / {r['n_test']} |")
     lines += ["", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
     text = "\n".join(lines)
-    from common.io import write_report
-
     path = (REPO / args.out if not Path(args.out).is_absolute() else Path(args.out)) if args.out else None
     # a second run's sections nest under the first run's headings
     write_report(path, text.replace("\n## ", "\n### ") if args.append else text, append=args.append)

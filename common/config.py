@@ -58,16 +58,6 @@ def library_versions(*names: str) -> dict[str, str]:
     return versions
 
 
-def cpu_model() -> str:
-    """The CPU's model name (for benchmark reports), or the platform's processor string."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
-                        platform.processor() or "unknown")
-    except OSError:
-        return platform.processor() or "unknown"
-
-
 def describe_runtime() -> str:
     """One line for the notebook's second cell: versions, device, and a GPU hint if none."""
     import torch

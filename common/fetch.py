@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from common.progress import progress_bar
+
 Say = Callable[..., None]
 USER_AGENT = "ml2022-homework-fetch"
 
@@ -77,9 +79,7 @@ def download(url: str, dest: Path, timeout: float, progress: bool = True) -> Non
         if not progress:
             shutil.copyfileobj(response, f)
             return
-        from tqdm.auto import tqdm
-
-        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, mininterval=1.0) as bar:
+        with progress_bar(total=total, unit="B", unit_scale=True, desc=dest.name, mininterval=1.0) as bar:
             while block := response.read(1 << 20):
                 f.write(block)
                 bar.update(len(block))

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -75,20 +75,6 @@ class RunFolder:
             published.append(dest)
         shutil.rmtree(self.stage, ignore_errors=True)
         return published
-
-
-def write_report(path: str | os.PathLike | None, report: str | Sequence[str],
-                 append: bool = False) -> str:
-    """Print a benchmark report (text, or lines to join) and write it to ``path`` atomically,
-    after the file's current text if ``append``; ``path=None`` only prints. Returns the text."""
-    text = (report if isinstance(report, str) else "\n".join(report)).rstrip("\n") + "\n"
-    print("\n" + text)
-    if path is not None:
-        path = Path(path)
-        body = path.read_text() + "\n" + text if append and path.exists() else text
-        with atomic_open(path, "w") as f:
-            f.write(body)
-    return text
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

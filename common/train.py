@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from common.io import atomic_open
+from common.progress import progress_bar
 
 Forward = Callable[[nn.Module, Any], "tuple[torch.Tensor, torch.Tensor]"]
 
@@ -277,9 +278,7 @@ def _progress(iterable: Iterable, enabled: bool, **kwargs: Any) -> Any:
     """An epoch bar that redraws at most every few seconds (no flood over 3000 epochs)."""
     if not enabled:
         return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc="epochs", mininterval=3.0, **kwargs)
+    return progress_bar(iterable, desc="epochs", mininterval=3.0, **kwargs)
 
 
 class TensorBatches:

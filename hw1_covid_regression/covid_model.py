@@ -428,10 +428,10 @@ def reference_scores(train: CovidTable, valid_mask: np.ndarray, columns: list[st
 
 
 def plot_over_time(train: CovidTable, valid_mask: np.ndarray, preds: dict[str, np.ndarray],
-                   n_states: int = 4, path=None):
+                   n_states: int = 4, title: str = "", path=None):
     """Truth and predictions against each state's day for the ``n_states`` states with the
     most validation rows; validation days shaded. ``preds`` maps a label to [n_valid]
-    predictions for the rows of ``valid_mask`` in file order."""
+    predictions for the rows of ``valid_mask`` in file order; ``title`` goes above the panels."""
     import matplotlib.pyplot as plt
 
     from hw1_covid_regression.timecv import state_days
@@ -454,6 +454,8 @@ def plot_over_time(train: CovidTable, valid_mask: np.ndarray, preds: dict[str, n
             ax.plot(day[vr], pred[[pos[r] for r in vr]], ".-", ms=3, lw=0.8, label=label)
         ax.set(title=f"{train.states[s]} (validation shaded)", xlabel="day", ylabel=TARGET)
     axes[0][0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)

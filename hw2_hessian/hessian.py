@@ -299,24 +299,6 @@ def lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], n: int, m: int = 60,
     return LanczosResult(theta, vecs, len(alphas), alphas, betas)
 
 
-def eigsh_extremes(matvec: Callable[[torch.Tensor], torch.Tensor], n: int, k: int = 1,
-                   tol: float = 1e-6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(k smallest algebraic, k largest) eigenvalues with scipy's ARPACK ``eigsh`` on a
-    ``LinearOperator`` wrapping ``matvec`` (float64 numpy <-> torch)."""
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
-    dtype = torch.float64
-
-    def mv(v: np.ndarray) -> np.ndarray:
-        return matvec(torch.from_numpy(np.ascontiguousarray(v).reshape(-1)).to(dtype)).double().numpy()
-
-    op = LinearOperator((n, n), matvec=mv, dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(n)
-    lo = eigsh(op, k=k, which="SA", tol=tol, v0=v0, return_eigenvectors=False)
-    hi = eigsh(op, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
-    return np.sort(lo), np.sort(hi)
-
-
 # --- analysis of checkpoints ----------------------------------------------------------------
 
 @dataclass

@@ -37,7 +37,7 @@ class Config:
     total_steps: int = 70000
     valid_steps: int = 2000
     save_steps: int = 10000  # kept for TAs; the checkpoint is written every valid_steps
-    num_workers: int = 0
+    n_workers: int = 0  # DataLoader workers (the course name)
     model: str = "sample"  # sample | transformer | conformer
     d_model: int = 80
     n_heads: int = 2
@@ -353,7 +353,7 @@ def make_loaders(cfg: Config, data, store, valid_crop: int | None = None):
     train_items = [data.train[i] for i in train_idx]
     valid_items = [data.train[i] for i in valid_idx]
     train_loader = crop_loader(CropDataset(store, train_items, cfg.segment_len), cfg.batch_size,
-                               cfg.valid_steps, cfg.seed, cfg.num_workers)
+                               cfg.valid_steps, cfg.seed, cfg.n_workers)
     valid = UtteranceBatches(store, valid_items, cfg.eval_batch_size, cfg.eval_max_frames, crop=valid_crop)
     return train_loader, valid, valid_items
 
@@ -361,7 +361,11 @@ def make_loaders(cfg: Config, data, store, valid_crop: int | None = None):
 def train_model(cfg: Config, data, store, *, seed: int | None = None, checkpoint_path=None,
                 resume: bool = False, device=None, progress: bool = True):
     """Train one model by steps (AdamW, warm-up + cosine), validating on whole utterances
-    every ``valid_steps``; returns ``(model with the best weights, History)``."""
+    every ``valid_steps``; returns ``(model with the best weights, History)``.
+
+    The notebook's training cell for its first model, as a function for the benchmarks and
+    tests (the notebook shows the same ``fit()`` call; a test checks both give the same model).
+    """
     from common.seed import set_seed
     from common.train import default_device, fit
 

@@ -82,7 +82,7 @@ def test_strong_learns_the_synthetic_signal(synthetic):
 
 
 @pytest.mark.notebook
-def test_notebook_smoke_run(tmp_path):
+def test_notebook_smoke_run(tmp_path, check_readme_outputs):
     import papermill as pm
 
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3",
@@ -96,6 +96,7 @@ def test_notebook_smoke_run(tmp_path):
     assert validate_submission(tmp_path / "pred.csv", "hw1", n_rows=37 * 4) == 37 * 4
     for plot in ("learning_curves.png", "pred_vs_true.png", "valid_over_time.png"):
         assert (tmp_path / plot).stat().st_size > 1000
+    check_readme_outputs("HW1", tmp_path)  # exactly the files README's "What a run writes" lists
 
 
 def test_committed_notebooks_carry_no_outputs():

@@ -33,7 +33,7 @@ def _run(tmp_path, data_source):
         rows = list(csv.DictReader(f))
     assert len(rows) == 10 and {r["course verdict"] for r in rows} <= VERDICTS
     assert {r["Hessian verdict"] for r in rows} <= VERDICTS
-    for png in ("hessian_spectrum.png", "loss_along_eigenvectors.png", "lanczos_big.png"):
+    for png in ("hessian_spectrum.png", "loss_along_eigenvectors.png", "lanczos_big.png", "wide_mlp.ckpt"):
         assert (tmp_path / png).stat().st_size > 1000
     assert metrics["metric"] == "gradient_norm" and metrics["value"] > 0
     assert metrics["course_verdict"] in VERDICTS and metrics["hessian_verdict"] in VERDICTS
@@ -41,10 +41,11 @@ def _run(tmp_path, data_source):
 
 
 @pytest.mark.notebook
-def test_notebook_smoke_synthetic(tmp_path):
+def test_notebook_smoke_synthetic(tmp_path, check_readme_outputs):
     metrics, _ = _run(tmp_path, "synthetic")
     assert metrics["data"] == "synthetic"
     assert metrics["lanczos_1m"]["n_params"] > 0
+    check_readme_outputs("HW2-2", tmp_path)  # boss: every file
 
 
 @pytest.mark.notebook

@@ -1,7 +1,7 @@
 """HW2 libriphone loader, flat-memory windows, sequence batches, synthetic data.
 
 References: the official ``concat_feat`` / ``preprocess_data`` re-implemented in
-``hw2_phoneme.models`` (exact equality expected: windows are copies of the same floats).
+``tests/reference_hw2.py`` (exact equality expected: windows are copies of the same floats).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from common.datasets.libriphone import (
     split_by_utterance,
     verify_layout,
 )
-from hw2_phoneme.models import official_concat_feat, official_preprocess_data
+from tests.reference_hw2 import official_concat_feat, official_preprocess_data
 
 
 @pytest.fixture(scope="module")

@@ -21,17 +21,16 @@ from hw2_phoneme.models import (
     BiRNNTagger,
     Config,
     FrameMLP,
-    WindowBiRNN,
     _edge_windows,
     build_model,
     make_loader,
     merge_short_runs,
-    official_concat_feat,
     per_class_accuracy,
     predict_logits,
     sequence_forward,
     smooth_predictions,
 )
+from tests.reference_hw2 import WindowBiRNN, official_concat_feat
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ def test_notebook_is_committed_without_outputs():
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("preset", ["simple", "boss"])
-def test_notebook_smoke(tmp_path, monkeypatch, preset):
+def test_notebook_smoke(tmp_path, monkeypatch, preset, check_readme_outputs):
     import papermill as pm
 
     from common.data import synthetic_data_dir
@@ -41,5 +41,8 @@ def test_notebook_smoke(tmp_path, monkeypatch, preset):
     assert metrics["metric"] == "valid_accuracy" and 0.0 <= metrics["value"] <= 1.0
     test = load_libriphone(synthetic_data_dir("hw2", smoke=True), "test")
     assert validate_submission(tmp_path / "prediction.csv", "hw2", n_rows=test.n_frames) == test.n_frames
-    for plot in ("learning_curves.png", "per_class_accuracy.png", "confusion.png"):
+    for plot in ("learning_curves.png", "per_class_accuracy.png", "confusion.png", "model.ckpt"):
         assert (tmp_path / plot).stat().st_size > 0
+    executed = (tmp_path / "executed.ipynb").read_text()
+    assert "epochs" in executed and "TqdmWarning" not in executed  # a text progress bar, no warning
+    check_readme_outputs("HW2", tmp_path)

@@ -5,7 +5,6 @@ relative, the course's warm-up + cosine schedule."""
 from __future__ import annotations
 
 import math
-import sys
 
 import pytest
 import torch
@@ -13,10 +12,7 @@ import torch.nn.functional as F
 
 from common.config import build_config
 from common.datasets import voxceleb as vc
-from common.paths import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "hw4_speaker"))
-import models as M  # noqa: E402
+from hw4_speaker import models as M
 
 ALL = ["simple", "medium", "strong", "boss"]
 

@@ -8,12 +8,14 @@ import json
 
 import nbformat
 import pytest
+import torch
 
 from common.data import resolve_data_dir
 from common.datasets import voxceleb as vc
 from common.paths import REPO_ROOT
 from common.reproduce import HOMEWORKS
 from common.submission import validate_submission
+from hw4_speaker import models as M
 
 NOTEBOOK = REPO_ROOT / "hw4_speaker" / "hw4_speaker.ipynb"
 
@@ -29,7 +31,7 @@ def test_notebook_is_committed_clean_and_registered():
 
 
 @pytest.mark.notebook
-def test_notebook_smoke_run(tmp_path):
+def test_notebook_smoke_run(tmp_path, check_readme_outputs):
     import papermill as pm
 
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"), kernel_name="python3",
@@ -50,3 +52,14 @@ def test_notebook_smoke_run(tmp_path):
     assert 0 <= metrics["valid_accuracy_128_crop"] <= 1
     for name in ("learning_curves.png", "validation.png", "data.png", "model0.pt", "checkpoint0.pt"):
         assert (tmp_path / name).is_file()
+    assert "TqdmWarning" not in (tmp_path / "executed.ipynb").read_text()
+    check_readme_outputs("HW4", tmp_path)
+
+    # The fit() call in view is the one the benchmarks measure (M.train_model): same model.
+    cfg = M.Config(**metrics["config"])
+    model, history = M.train_model(cfg, data, vc.FeatureStore(data, preload=True), device="cpu",
+                                   progress=False)
+    assert history.best_score == metrics["best_valid_accuracy_per_model"][0]
+    notebook_weights = torch.load(tmp_path / "model0.pt", weights_only=True)
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(notebook_weights[name], value, rtol=0, atol=1e-6)

@@ -1,11 +1,11 @@
-"""Atomic writes and benchmark reports (common.io)."""
+"""Atomic writes and run folders (common.io)."""
 
 import os
 import stat
 
 import pytest
 
-from common.io import RunFolder, atomic_open, write_report
+from common.io import RunFolder, atomic_open
 
 
 def test_atomic_open_keeps_the_old_file_on_error(tmp_path):
@@ -16,17 +16,6 @@ def test_atomic_open_keeps_the_old_file_on_error(tmp_path):
         raise RuntimeError("interrupted")
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]  # no temporary left behind
-
-
-def test_write_report_joins_prints_writes_and_appends(tmp_path, capsys):
-    path = tmp_path / "RESULTS.md"
-    assert write_report(path, ["# A", "", "| x |", ""]) == "# A\n\n| x |\n"
-    assert path.read_text() == "# A\n\n| x |\n"
-    assert "| x |" in capsys.readouterr().out
-    write_report(path, "# B\n", append=True)
-    assert path.read_text() == "# A\n\n| x |\n\n# B\n"
-    write_report(None, ["# C"])  # printed only
-    assert "# C" in capsys.readouterr().out and "# C" not in path.read_text()
 
 
 def test_atomic_open_gives_ordinary_permissions(tmp_path):

@@ -25,7 +25,7 @@ def test_explicit_values_win_over_smoke_sizes():
 
 
 @pytest.mark.notebook
-def test_reproduce_cli_runs_a_preset_and_writes_the_table(tmp_path, capsys):
+def test_reproduce_cli_runs_a_preset_and_writes_the_table(tmp_path, capsys, check_readme_outputs):
     (tmp_path / "hw1" / "results.md").parent.mkdir()
     (tmp_path / "hw1" / "results.md").write_text("the full run's table\n")
     assert main(["hw1", "--preset", "strong", "--quick", "--data", "synthetic", "--out", str(tmp_path),
@@ -37,5 +37,7 @@ def test_reproduce_cli_runs_a_preset_and_writes_the_table(tmp_path, capsys):
     table = (quick / "results.md").read_text()
     assert "**Synthetic data**" in table and "| strong | valid_mse |" in table
     assert (quick / "strong" / "pred.csv").is_file()
+    assert (quick / "strong" / "executed.ipynb").is_file()
+    check_readme_outputs("HW1", quick / "strong")
     assert (tmp_path / "hw1" / "results.md").read_text() == "the full run's table\n"  # untouched
     assert capsys.readouterr().err.count("without encryption") == 0

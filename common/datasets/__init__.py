@@ -8,6 +8,7 @@ what it reads, a synthetic generator in its own file, and a :class:`DataFormat` 
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,36 @@ def load_pt(path: str | os.PathLike, error: type[Exception]) -> Any:
         raise FileNotFoundError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise error(f"{path}: empty file (0 bytes); download or generate it again")
+    if not zipfile.is_zipfile(path):  # what torch.save writes (the course files included)
+        with open(path, "rb") as f:
+            head = f.read(40)
+        if head.startswith(b"PK"):
+            raise error(f"{path}: not a torch.save file (truncated: the zip archive torch.save "
+                        "writes is incomplete); download or generate it again")
+        hint = " (an HTML page: a quota or login page?)" if head.lstrip()[:1] == b"<" else ""
+        raise error(f"{path}: not a torch.save file (another kind of file{hint}); it starts with {head!r}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, HTML quota page, foreign pickle: many types
+    except Exception as err:  # a damaged archive, a foreign pickle: many types
         first = next((ln for ln in str(err).splitlines() if ln.strip()), "")
         if "weights_only" in first or "Weights only load failed" in first:
-            first = "it holds objects other than tensors and plain containers"
-        raise error(f"{path}: not a readable torch tensor file (truncated, corrupted or not "
-                    f"written by torch.save): {type(err).__name__}: {first[:200]}") from None
+            raise error(f"{path}: holds Python objects other than tensors and plain containers; "
+                        "loading them could run code from the file, so it is refused") from None
+        raise error(f"{path}: not a readable torch tensor file (corrupted): "
+                    f"{type(err).__name__}: {first[:200]}") from None
+
+
+def load_frames(path: str | os.PathLike, dim: int, error: type[Exception], unit: str) -> Any:
+    """A ``[T, dim]`` float32 feature tensor (T >= 1) from a ``.pt`` file, every value finite;
+    errors name the file and the first bad frame and ``unit`` (e.g. ``"mel bin"``)."""
+    import torch
+
+    feat = load_pt(path, error)
+    if not torch.is_tensor(feat) or feat.dim() != 2 or feat.shape[1] != dim or len(feat) == 0:
+        shape = tuple(feat.shape) if torch.is_tensor(feat) else type(feat).__name__
+        raise error(f"{path}: expected a tensor [T, {dim}] with T >= 1, got {shape}")
+    finite = torch.isfinite(feat)
+    if not finite.all():
+        t, d = (int(i) for i in (~finite).nonzero()[0])
+        raise error(f"{path}: frame {t}, {unit} {d} is {feat[t, d].item()} (features must be finite numbers)")
+    return feat.float()

@@ -67,6 +67,3 @@ FORMAT = DataFormat(
     check=lambda folder: load_covid(*find_covid_files(folder)),
     verify_real=verify_real,
 )
-
-__all__ = ["FORMAT", "REAL_SHA256", "TARGET", "CovidFormatError", "CovidTable", "find_covid_files", "load_covid",
-           "load_covid_csv", "time_ordered_split", "verify_real", "window_chains", "write_synthetic"]

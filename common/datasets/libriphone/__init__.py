@@ -52,8 +52,3 @@ FORMAT = DataFormat(
     manual_steps="the official notebook downloads libriphone.zip (GitHub release xraychen/"
                  "shiny-robot v1.0, Drive, Dropbox); unzip it so that libriphone/feat/train/*.pt exists",
 )
-
-__all__ = ["FEAT_DIM", "FORMAT", "IGNORE_INDEX", "N_CLASSES", "SILENCE", "FlatFeatures",
-           "LibriphoneFormatError", "SequenceBatches", "WindowBatches", "gather_windows",
-           "load_feature", "load_libriphone", "pad_utterances", "read_labels", "read_split",
-           "split_by_utterance", "verify_layout", "write_synthetic"]

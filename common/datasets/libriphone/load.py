@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.datasets import load_pt
+from common.datasets import load_frames
 
 N_CLASSES = 41
 FEAT_DIM = 39
@@ -92,16 +92,7 @@ def read_labels(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def load_feature(path: str | os.PathLike) -> torch.Tensor:
     """One ``feat/<mode>/<utt>.pt`` -> float32 [T, 39], checked (shape, finite values)."""
-    feat = load_pt(path, LibriphoneFormatError)
-    if not torch.is_tensor(feat) or feat.dim() != 2 or feat.shape[1] != FEAT_DIM or len(feat) == 0:
-        shape = tuple(feat.shape) if torch.is_tensor(feat) else type(feat).__name__
-        raise LibriphoneFormatError(f"{path}: expected a tensor [T, {FEAT_DIM}] with T >= 1, got {shape}")
-    finite = torch.isfinite(feat)
-    if not finite.all():
-        t, d = (int(i) for i in (~finite).nonzero()[0])
-        raise LibriphoneFormatError(f"{path}: frame {t}, coefficient {d} is {feat[t, d].item()} "
-                                    "(features must be finite numbers)")
-    return feat.float()
+    return load_frames(path, FEAT_DIM, LibriphoneFormatError, "coefficient")
 
 
 @dataclass

@@ -24,7 +24,3 @@ FORMAT = DataFormat(
     write_synthetic=write_synthetic,
     check=load_checkpoints,
 )
-
-__all__ = ["FILE_NAME", "FORMAT", "N_ENTRIES", "CheckpointFormatError", "MathRegressor",
-           "SincCheckpoint", "entry_for_student", "entry_index", "load_checkpoints", "sinc",
-           "train_sinc_checkpoint", "write_synthetic"]

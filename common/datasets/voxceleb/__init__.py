@@ -63,10 +63,3 @@ FORMAT = DataFormat(
                  "the Dataset/ folder there (or `kaggle competitions download -c ml2022spring-hw4` "
                  "and unzip it there);",
 )
-
-__all__ = ["FORMAT", "MANIFEST_NAME", "N_MELS", "PART_URLS", "SMOKE_SPEC", "CropDataset",
-           "FeatureStore", "SyntheticSpec", "UtteranceBatches", "VoxCelebData",
-           "VoxCelebFormatError", "bucket_batches", "collate_crops", "crop_loader", "fetch_real",
-           "find_manifest", "load_dataset", "load_features", "pad_batch", "read_manifest",
-           "stratified_split", "summary", "synthetic_test_labels", "synthetic_utterance",
-           "verify_manifest", "write_synthetic"]

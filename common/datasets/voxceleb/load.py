@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from common.datasets import load_pt
+from common.datasets import load_frames
 
 N_MELS = 40
 
@@ -132,18 +132,10 @@ def load_features(path: str | os.PathLike, n_mels: int = N_MELS, mel_len: int | 
     Uses ``torch.load(weights_only=True)``: plain tensors only, never arbitrary pickles;
     checks the shape, ``mel_len`` and that every value is finite.
     """
-    mel = load_pt(path, VoxCelebFormatError)
-    if not torch.is_tensor(mel) or mel.dim() != 2 or mel.shape[1] != n_mels:
-        shape = tuple(mel.shape) if torch.is_tensor(mel) else type(mel).__name__
-        raise VoxCelebFormatError(f"{path}: expected a tensor [T, {n_mels}], got {shape}")
+    mel = load_frames(path, n_mels, VoxCelebFormatError, "mel bin")
     if mel_len is not None and mel.shape[0] != mel_len:
         raise VoxCelebFormatError(f"{path}: {mel.shape[0]} frames but mel_len says {mel_len}")
-    finite = torch.isfinite(mel)
-    if not finite.all():
-        t, d = (int(i) for i in (~finite).nonzero()[0])
-        raise VoxCelebFormatError(f"{path}: frame {t}, mel bin {d} is {mel[t, d].item()} "
-                                  "(features must be finite numbers)")
-    return mel.float()
+    return mel
 
 
 class FeatureStore:
