@@ -198,6 +198,8 @@ def fit(
         best_state, history = ckpt["best_model"], ckpt["history"]
         start_epoch, bad_epochs = ckpt["epoch"] + 1, ckpt["bad_epochs"]
         _set_rng_state(ckpt["rng"], train_loader)
+        if history.stopped_early:  # that run had finished: train no further epoch
+            start_epoch = n_epochs
 
     bar = _progress(range(start_epoch, n_epochs), progress, initial=start_epoch, total=n_epochs)
     t0 = time.perf_counter()

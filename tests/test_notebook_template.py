@@ -1,4 +1,4 @@
-"""HW2, HW2-2 and HW4 follow one template (README, Layout): title, bootstrap, versions and
+"""The four notebooks follow one template (README, Layout): title, bootstrap, versions and
 device, a parameters cell of one shape read by notebook_config, then data -> features/windows/
 crops -> model -> the visible fit() call -> validation -> submission and metrics."""
 
@@ -16,6 +16,9 @@ from common.paths import REPO_ROOT
 
 RUN_PARAMETERS = ["preset", "data_source", "smoke", "out_dir", "resume"]
 NOTEBOOKS = {  # notebook, module with Config, extra run knobs, the section headings in order
+    "hw1": ("hw1_covid_regression/hw1_covid_regression.ipynb", "hw1_covid_regression.covid_model", set(),
+            ["## Data", "## Validation that tells the truth", "## Features", "## The model", "## Training",
+             "## Validation scores", "## Test predictions and submission"]),
     "hw2": ("hw2_phoneme/hw2_phoneme.ipynb", "hw2_phoneme.models", set(),
             ["## Data", "## Windows", "## Model", "## Training", "## Validation", "## Test predictions and submission"]),
     "hw4": ("hw4_speaker/hw4_speaker.ipynb", "hw4_speaker.models", {"cpu_threads"},

@@ -130,3 +130,16 @@ def test_long_run_warning_estimates_the_remaining_time(capsys):
     assert long_run_warning(10.0, 300, torch.device("cpu")) is None  # 50 minutes: no warning
     message = long_run_warning(20.0, 360, torch.device("cpu"))
     assert "about 2.0 h on cpu" in message and message in capsys.readouterr().err
+
+
+def test_resuming_a_run_that_stopped_early_trains_no_more(tmp_path):
+    model, _, _, train, valid = _setup()
+    ckpt = tmp_path / "run.ckpt"
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # nothing improves: stops after epoch 4
+    done = fit(model, train, valid, optimizer=opt, n_epochs=50, early_stop=3, checkpoint_path=ckpt,
+               device="cpu", progress=False)
+    model, _, _, train, valid = _setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    again = fit(model, train, valid, optimizer=opt, n_epochs=50, early_stop=3, checkpoint_path=ckpt,
+                resume=True, device="cpu", progress=False)
+    assert done.stopped_early and len(again.train_loss) == len(done.train_loss) == 4
