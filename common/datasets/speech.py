@@ -482,8 +482,8 @@ def speak(rng: np.random.Generator, voice: Voice, text: str, jitter: float = 0.0
 class Hw2Spec:
     """Size and difficulty of the HW2 speech set (defaults: a CPU benchmark in minutes)."""
 
-    n_train: int = 800
-    n_test: int = 200
+    n_train: int = 400  # as the default synthetic libriphone set; 80 % train / 20 % valid
+    n_test: int = 100
     n_speakers: int = 48  # train and test utterances come from the same pool of voices
     words: tuple[int, int] = (6, 16)
     jitter: float = 1.0
