@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int | None) -> dict:
+def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int | None,
+            segment_len: int | None = None) -> dict:
     from common import voxceleb as vc
     from common.config import build_config
     from hw4_speaker import models as M
@@ -41,7 +42,8 @@ def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int
             overrides[key] = value
     cfg = build_config(M.Config, M.PRESETS, preset, total_steps=steps,
                        valid_steps=max(1, steps // 4), warmup_steps=max(1, steps // 10),
-                       seed=seed, batch_size=batch_size, **overrides)
+                       seed=seed, batch_size=batch_size, segment_len=segment_len,
+                       **overrides)
     data = vc.load_dataset(data_dir)
     store = vc.FeatureStore(data, preload=True)
     model, history = M.train_model(cfg, data, store, device="cpu", progress=False)
@@ -79,6 +81,7 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--segment-len", type=int, default=None, help="default: the preset's")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None)
     parser.add_argument("--jsonl", default=None, help="append one JSON record per run here")
@@ -98,7 +101,7 @@ def main() -> int:
     rows = []
     for variant in args.variants:
         for seed in args.seeds:
-            r = run_one(variant, data_dir, args.steps, seed, args.batch_size)
+            r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
             rows.append(r)
             print(json.dumps(r), flush=True)
             if args.jsonl:
