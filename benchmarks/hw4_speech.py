@@ -99,8 +99,8 @@ def main() -> int:
     load_before = os.getloadavg()
     t_all = time.time()
     rows = []
-    for variant in args.variants:
-        for seed in args.seeds:
+    for seed in args.seeds:  # seed by seed: an interrupted run still has every preset
+        for variant in args.variants:
             r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
             rows.append(r)
             print(json.dumps(r), flush=True)
