@@ -155,8 +155,8 @@ def main() -> int:
     from common.io import write_report
 
     marker = (data_dir / "SYNTHETIC_SPEECH.md")
-    summary = next((ln for ln in marker.read_text().splitlines() if ln.startswith("Summary")), "") \
-        if marker.is_file() else ""
+    marker_lines = marker.read_text().splitlines() if marker.is_file() else []
+    summary = " ".join(ln for ln in marker_lines if ln.startswith(("Summary", "Spec")))
     r0 = rows[0]
     lines = [
         "# HW2 on SYNTHETIC SPEECH (espeak-ng), presets vs a plain BiLSTM at equal epochs", "",
@@ -166,9 +166,9 @@ def main() -> int:
         f"shared with other jobs (load average {load_before[0]:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {total / 60:.1f} min.", "",
         f"Data: `python -m common.datasets.speech hw2 --out {args.data} --seed 0` "
-        f"(espeak-ng voices with pitch/speed/formant variation, channel colouring, 0-20 dB noise, "
+        f"plus the spec below (espeak-ng voices with pitch/speed/formant variation, channel colouring, 0-20 dB noise, "
         f"a competing talker in 40 % of the utterances, 39-dim MFCC+Δ+ΔΔ with CMVN, labels from "
-        f"espeak-ng's phoneme events). {summary.replace('Summary: ', '')}. Training on "
+        f"espeak-ng's phoneme events). written with {summary}. Training on "
         f"{r0['train_utts']} utterances ({r0['train_frames']:,} frames), validation on the "
         f"{r0['valid_utts']} utterances of the official seed-1337 split; hidden test answers "
         "scored once per run (never used to choose anything).", "",

@@ -114,8 +114,8 @@ def main() -> int:
     from common.io import write_report
 
     marker = data_dir / "SYNTHETIC_SPEECH.md"
-    summary = next((ln for ln in marker.read_text().splitlines() if ln.startswith("Summary")), "") \
-        if marker.is_file() else ""
+    marker_lines = marker.read_text().splitlines() if marker.is_file() else []
+    summary = " ".join(ln for ln in marker_lines if ln.startswith(("Summary", "Spec")))
     r0 = rows[0]
     lines = [
         "# HW4 on SYNTHETIC SPEECH (espeak-ng), presets at equal steps", "",
@@ -124,11 +124,11 @@ def main() -> int:
         f"runs one after another, python {platform.python_version()}, torch {torch.__version__}; "
         f"shared with other jobs (load average {load_before[0]:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {total / 60:.1f} min.", "",
-        f"Data: `python -m common.datasets.speech hw4 --out {args.data} --seed 0` (speakers = "
+        f"Data: `python -m common.datasets.speech hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
         "espeak-ng voice families with their own pitch/range/speed/formant warp; each recording "
         "1-3 sentences with silence / noise bursts / tones between them, a competing talker in "
         "20 %, per-recording channel colouring and 0-25 dB noise; 40-dim log-mel as the course's "
-        f"wav2mel). {summary.replace('Summary: ', '')}. Validation: the seed's speaker-stratified "
+        f"wav2mel). written with {summary}. Validation: the seed's speaker-stratified "
         f"10 % ({r0['n_valid']} utterances), whole utterances; test: {r0['n_test']} utterances "
         "with hidden answers, scored once per run.", "",
         f"Reduced budget: **{args.steps} steps for every preset** (the course's 70,000-100,000), "
