@@ -85,6 +85,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None)
     parser.add_argument("--jsonl", default=None, help="append one JSON record per run here")
+    parser.add_argument("--from-jsonl", default=None,
+                        help="train nothing: write the report from these records (an interrupted run)")
     args = parser.parse_args()
     import torch
 
@@ -99,7 +101,10 @@ def main() -> int:
     load_before = os.getloadavg()
     t_all = time.time()
     rows = []
-    for seed in args.seeds:  # seed by seed: an interrupted run still has every preset
+    if args.from_jsonl:
+        rows = [json.loads(line) for line in open(args.from_jsonl) if line.strip()]
+        command += f"  (report from the {len(rows)} records of an interrupted run)"
+    for seed in args.seeds if not args.from_jsonl else []:  # seed by seed: an interrupted run still has every preset
         for variant in args.variants:
             r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
             rows.append(r)
@@ -107,7 +112,7 @@ def main() -> int:
             if args.jsonl:
                 with open(args.jsonl, "a") as f:
                     f.write(json.dumps(r) + "\n")
-    total = time.time() - t_all
+    total = time.time() - t_all if not args.from_jsonl else sum(r["seconds"] for r in rows)
     if not args.out:
         return 0
     from common.config import cpu_model
