@@ -1,0 +1,178 @@
+"""HW4 on the espeak-ng speech-like ``Dataset/``: every preset trained for the same number of
+steps, over several seeds; whole-utterance validation accuracy, hidden-test accuracy, steps/s.
+
+    python benchmarks/hw4_speech.py --steps 400 --seeds 0 1 2 --out benchmarks/RESULTS_hw4_speech.md
+
+Each run is ``hw4_speaker.models.train_model`` (what the notebook calls) with the preset's
+``Config`` and ``total_steps=--steps``, warm-up ``steps // 10``, validation every
+``steps // 4`` (the best of those is kept, as in the notebook) on the seed's speaker-stratified
+10 % split. The hidden test answers are scored once at the end, never used for any choice. One
+torch thread, runs one after another. The data folder is written first when absent
+(``python -m common.datasets.speech hw4 --out DIR --seed 0``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int | None,
+            segment_len: int | None = None) -> dict:
+    from common import voxceleb as vc
+    from common.config import build_config
+    from hw4_speaker import models as M
+
+    preset, _, extra = variant.partition(":")
+    overrides = {}
+    for item in extra.split(",") if extra else []:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    cfg = build_config(M.Config, M.PRESETS, preset, total_steps=steps,
+                       valid_steps=max(1, steps // 4), warmup_steps=max(1, steps // 10),
+                       seed=seed, batch_size=batch_size, segment_len=segment_len,
+                       **overrides)
+    data = vc.load_dataset(data_dir)
+    store = vc.FeatureStore(data, preload=True)
+    model, history = M.train_model(cfg, data, store, device="cpu", progress=False)
+    _, valid, valid_items = M.make_loaders(cfg, data, store)
+    labels = [y for *_, y in valid_items]
+    t0 = time.perf_counter()
+    acc_valid = M.accuracy(M.predict_logits(model, valid, len(valid_items)), labels)
+    t_valid = time.perf_counter() - t0
+    batches = vc.UtteranceBatches(store, data.test, cfg.eval_batch_size, cfg.eval_max_frames)
+    probs = M.predict_logits(model, batches, len(data.test))
+    answers = vc.synthetic_test_labels(data_dir)
+    names = [data.id2speaker[i] for i in probs.argmax(1).tolist()]
+    n_valid_passes = len(history.valid_metric)
+    train_s = history.seconds - n_valid_passes * t_valid
+    return {"variant": variant, "seed": seed, "steps": steps, "batch_size": cfg.batch_size,
+            "segment_len": cfg.segment_len, "params": sum(p.numel() for p in model.parameters()),
+            "valid_whole": acc_valid, "best_pass": history.best_epoch + 1,
+            "curve": [round(v, 4) for v in history.valid_metric],
+            "test": sum(a == answers[u] for (u, _), a in zip(data.test, names)) / len(data.test),
+            "seconds": history.seconds, "s_per_step": train_s / steps,
+            "n_valid": len(valid_items), "n_test": len(data.test)}
+
+
+def spread(values: list[float]) -> str:
+    if len(values) < 2:
+        return f"{values[0]:.4f}"
+    return (f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} "
+            f"[{min(values):.4f}, {max(values):.4f}]")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(REPO / "data" / "synthetic" / "Dataset-speech-seed0"))
+    parser.add_argument("--variants", nargs="+", default=["simple", "medium", "strong", "boss"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--segment-len", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--jsonl", default=None, help="append one JSON record per run here")
+    parser.add_argument("--from-jsonl", default=None,
+                        help="train nothing: write the report from these records (an interrupted run)")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    data_dir = Path(args.data)
+    if not (data_dir / "metadata.json").is_file():
+        from common.datasets.speech import write_hw4
+
+        print(f"writing the speech-like set into {data_dir} ...", flush=True)
+        write_hw4(data_dir, seed=0, progress=True)
+    command = "python " + " ".join(["benchmarks/hw4_speech.py"] + sys.argv[1:])
+    load_before = os.getloadavg()
+    t_all = time.time()
+    rows = []
+    if args.from_jsonl:
+        rows = [json.loads(line) for line in open(args.from_jsonl) if line.strip()]
+        command += f"  (report from the {len(rows)} records of an interrupted run)"
+    for seed in args.seeds if not args.from_jsonl else []:  # seed by seed: an interrupted run still has every preset
+        for variant in args.variants:
+            r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
+            rows.append(r)
+            print(json.dumps(r), flush=True)
+            if args.jsonl:
+                with open(args.jsonl, "a") as f:
+                    f.write(json.dumps(r) + "\n")
+    total = time.time() - t_all if not args.from_jsonl else sum(r["seconds"] for r in rows)
+    if not args.out:
+        return 0
+    from common.config import cpu_model
+    from common.io import write_report
+
+    marker = data_dir / "SYNTHETIC_SPEECH.md"
+    marker_lines = marker.read_text().splitlines() if marker.is_file() else []
+    summary = " ".join(ln for ln in marker_lines if ln.startswith(("Summary", "Spec")))
+    r0 = rows[0]
+    lines = [
+        "# HW4 on SYNTHETIC SPEECH (espeak-ng), presets at equal steps", "",
+        f"Command: `{command}`", "",
+        f"Machine: {os.cpu_count()} cores ({cpu_model()}), no GPU, {args.threads} torch thread(s), "
+        f"runs one after another, python {platform.python_version()}, torch {torch.__version__}; "
+        f"shared with other jobs (load average {load_before[0]:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {total / 60:.1f} min.", "",
+        f"Data: `python -m common.datasets.speech hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
+        "espeak-ng voice families with their own pitch/range/speed/formant warp; each recording "
+        "1-3 sentences with silence / noise bursts / tones between them, a competing talker in "
+        "20 %, per-recording channel colouring and 0-25 dB noise; 40-dim log-mel as the course's "
+        f"wav2mel). written with {summary}. Validation: the seed's speaker-stratified "
+        f"10 % ({r0['n_valid']} utterances), whole utterances; test: {r0['n_test']} utterances "
+        "with hidden answers, scored once per run.", "",
+        f"Reduced budget: **{args.steps} steps for every preset** (the course's 70,000-100,000), "
+        f"warm-up {max(1, args.steps // 10)} steps then cosine to 0, validation every "
+        f"{max(1, args.steps // 4)} steps keeping the best; 1 CPU thread. Batch size and crop "
+        "length are each preset's own unless the command overrides them.", "",
+        "| variant | params | batch | crop | seeds | valid acc, mean ± std [min, max] | test acc "
+        "(hidden answers) | per seed (valid) | s / step |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        by.setdefault(r["variant"], []).append(r)
+    for name, rs in by.items():
+        m = rs[0]
+        lines.append(
+            f"| {name} | {m['params']:,} | {m['batch_size']} | {m['segment_len']} | {len(rs)} | "
+            f"{spread([r['valid_whole'] for r in rs])} | "
+            f"{statistics.mean(r['test'] for r in rs):.4f} | "
+            f"{', '.join(format(r['valid_whole'], '.4f') for r in rs)} | "
+            f"{statistics.mean(r['s_per_step'] for r in rs):.2f} |")
+
+    def paired(a: str, b: str) -> str | None:
+        if a not in by or b not in by:
+            return None
+        va = {r["seed"]: r["valid_whole"] for r in by[a]}
+        vb = {r["seed"]: r["valid_whole"] for r in by[b]}
+        d = [va[s] - vb[s] for s in va if s in vb]
+        return (f"- {a} − {b} (valid, same seed and split): " + ", ".join(f"{x:+.4f}" for x in d)
+                + f"; mean {statistics.mean(d):+.4f}")
+
+    comps = [paired("medium", "simple"), paired("strong", "medium"), paired("boss", "strong"),
+             paired("boss", "simple")]
+    lines += ["", "Paired differences:", ""] + [c for c in comps if c]
+    lines += ["", "s / step = training time (fit's wall time minus its validation passes) / steps.",
+              "", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
+    write_report(REPO / args.out if not Path(args.out).is_absolute() else Path(args.out), lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
