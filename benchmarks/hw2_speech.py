@@ -44,8 +44,8 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     from torch import nn
 
     from common.config import build_config
+    from common.datasets.libriphone import load_libriphone, split_by_utterance
     from common.datasets.speech import synthetic_test_labels_hw2
-    from common.libriphone import load_libriphone, split_by_utterance
     from common.seed import set_seed
     from common.train import fit
     from hw2_phoneme.models import (
@@ -151,8 +151,7 @@ def main() -> int:
     total = time.time() - t_all
     if not args.out:
         return 0
-    from common.config import cpu_model
-    from common.io import write_report
+    from benchmarks.harness import cpu_model, write_report
 
     marker = (data_dir / "SYNTHETIC_SPEECH.md")
     marker_lines = marker.read_text().splitlines() if marker.is_file() else []

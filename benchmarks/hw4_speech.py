@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 
 def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int | None,
             segment_len: int | None = None) -> dict:
-    from common import voxceleb as vc
     from common.config import build_config
+    from common.datasets import voxceleb as vc
     from hw4_speaker import models as M
 
     preset, _, extra = variant.partition(":")
@@ -115,8 +115,7 @@ def main() -> int:
     total = time.time() - t_all if not args.from_jsonl else sum(r["seconds"] for r in rows)
     if not args.out:
         return 0
-    from common.config import cpu_model
-    from common.io import write_report
+    from benchmarks.harness import cpu_model, write_report
 
     marker = data_dir / "SYNTHETIC_SPEECH.md"
     marker_lines = marker.read_text().splitlines() if marker.is_file() else []

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from common import voxceleb as vc
 from common.datasets import speech as S
-from common.libriphone import read_labels, read_split, verify_layout
+from common.datasets import voxceleb as vc
+from common.datasets.libriphone import read_labels, read_split, verify_layout
 
 needs_espeak = pytest.mark.skipif(not S.espeak_available(),
                                   reason="espeak-ng not installed (apt-get install -y espeak-ng)")
@@ -184,3 +184,17 @@ def test_hw4_layout_answers_and_determinism(tmp_path):
     for name in ("metadata.json", "testdata.json", "mapping.json", "synthetic_test_labels.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert torch.equal(mel, vc.load_features(tmp_path / "b" / data.train[0][0]))
+
+
+@needs_espeak
+def test_common_data_cli_writes_the_speech_kind(tmp_path, monkeypatch, capsys):
+    """``python -m common.data synthetic hw2 --kind speech`` (smoke size here): the course's
+    layout, labelled synthetic, cached under its own name."""
+    from common import data
+
+    monkeypatch.setenv("ML2022_DATA_DIR", str(tmp_path))
+    folder = data.synthetic_data_dir("hw2", smoke=True, kind="speech")
+    assert "-speech-" in folder.name and data.label_of("hw2", folder) == "synthetic"
+    verify_layout(folder)
+    with pytest.raises(ValueError, match="hw2 and hw4 only"):
+        data.synthetic_data_dir("hw1", kind="speech")

@@ -1,7 +1,7 @@
 """Speech-like data for HW2 and HW4, synthesised offline with the espeak-ng text-to-speech
 engine and converted to the course's exact on-disk formats.
 
-Why: the default synthetic sets (``common.libriphone`` / ``common.voxceleb``) were designed
+Why: the default synthetic sets (``common.datasets.libriphone`` / ``common.datasets.voxceleb``) were designed
 by this project; these are recordings of a real speech synthesiser (many voices and accents,
 pitch / speed / formant variation, per-recording channel colouring, noise, a competing
 talker, non-speech stretches), so the presets can be checked on something speech-like that
@@ -609,7 +609,7 @@ def synthetic_test_labels_hw2(folder: str | os.PathLike) -> dict[str, np.ndarray
     path = Path(folder) / "synthetic_test_labels.txt"
     if not path.is_file():
         return None
-    from common.libriphone import read_labels
+    from common.datasets.libriphone import read_labels
 
     return read_labels(path)
 
@@ -686,7 +686,7 @@ def write_hw4(out_dir: str | os.PathLike, seed: int = 0, smoke: bool = False,
     """Write a ``Dataset/`` of synthetic speech into ``out_dir``: ``mapping.json``,
     ``metadata.json``, ``testdata.json`` (the course's keys), ``uttr-<hex>.pt`` (float32
     [T, 40]); plus ``synthetic_test_labels.json`` (the answers, ``{feature_path: speaker}``,
-    read by ``common.voxceleb.synthetic_test_labels``) and ``SYNTHETIC_SPEECH.md``."""
+    read by ``common.datasets.voxceleb.synthetic_test_labels``) and ``SYNTHETIC_SPEECH.md``."""
     spec = spec or (HW4_SMOKE if smoke else Hw4Spec())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
