@@ -163,3 +163,17 @@ def run_child(script: str | os.PathLike, args: Sequence[object], *, mem_cap_gb: 
     if records and not killed and proc.returncode == 0:
         child.record = json.loads(records[-1])
     return child
+
+
+def parse_variant(variant: str) -> tuple[str, dict]:
+    """``"boss:pooling=mean,d_model=64"`` -> ``("boss", {"pooling": "mean", "d_model": 64})``
+    (values as JSON when they parse, else strings): a preset plus overrides on the command line."""
+    preset, _, extra = variant.partition(":")
+    overrides = {}
+    for item in extra.split(",") if extra else []:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return preset, overrides

@@ -32,14 +32,9 @@ def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int)
     from hw4_speaker import models as M
 
     torch.set_num_threads(threads)
-    preset, _, extra = variant.partition(":")
-    overrides = {}
-    for item in extra.split(",") if extra else []:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    from benchmarks.harness import parse_variant
+
+    preset, overrides = parse_variant(variant)
     cfg = build_config(M.Config, M.PRESETS, preset, total_steps=steps, valid_steps=steps,
                        warmup_steps=max(1, steps // 10), segment_len=segment_len, seed=seed, **overrides)
     source = resolve_data_dir("hw4", "synthetic", seed=0)

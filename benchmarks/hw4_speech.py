@@ -28,18 +28,12 @@ sys.path.insert(0, str(REPO))
 
 def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int | None,
             segment_len: int | None = None) -> dict:
+    from benchmarks.harness import parse_variant
     from common.config import build_config
     from common.datasets import voxceleb as vc
     from hw4_speaker import models as M
 
-    preset, _, extra = variant.partition(":")
-    overrides = {}
-    for item in extra.split(",") if extra else []:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    preset, overrides = parse_variant(variant)
     cfg = build_config(M.Config, M.PRESETS, preset, total_steps=steps,
                        valid_steps=max(1, steps // 4), warmup_steps=max(1, steps // 10),
                        seed=seed, batch_size=batch_size, segment_len=segment_len,

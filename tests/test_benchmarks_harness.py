@@ -87,3 +87,10 @@ def test_run_child_rss_watchdog_kills_and_peak_rss_is_measured(tmp_path):
     big = run_child(script, [100], rss_cap_gb=0.2, cwd=tmp_path)  # would reach 1 GB
     assert big.killed and not big.ok and big.error == "killed at the RSS cap"
     assert 0.2e9 < big.peak_rss < 0.9e9
+
+
+def test_parse_variant_reads_a_preset_and_its_overrides():
+    from benchmarks.harness import parse_variant
+
+    assert parse_variant("boss:pooling=mean,d_model=64") == ("boss", {"pooling": "mean", "d_model": 64})
+    assert parse_variant("simple") == ("simple", {})
