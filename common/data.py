@@ -31,7 +31,6 @@ from common.paths import DATA_ENV, SEARCH_ENV, data_root, data_search_path, repo
 
 FORMATS: dict[str, DataFormat] = {f.key: f for f in (covid.FORMAT, libriphone.FORMAT,
                                                      sinc.FORMAT, voxceleb.FORMAT)}
-LABELS = ("real", "synthetic", "unverified")  # what a run's data was, in metrics and tables
 KINDS = ("default", "speech")  # synthetic data kinds; speech: espeak-ng recordings, HW2 and HW4
 
 
