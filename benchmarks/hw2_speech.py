@@ -28,14 +28,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 REFERENCE = "bilstm-2x256"
-# The plain reference: nn.LSTM(39, 256, num_layers=2, bidirectional=True) over whole utterances
-# (run as BiRNN's padded forward/backward nn.LSTM modules, identical to a packed nn.LSTM), a
-# linear layer per frame, no front end, no dropout, no smoothing; boss's optimiser settings.
-REFERENCE_OVERRIDES = dict(model="birnn", concat_nframes=1, front_dim=0, hidden_layers=2,
-                           hidden_dim=256, dropout=0.0, rnn="lstm", learning_rate=2e-3,
-                           batch_size=16, scheduler="cosine", grad_clip=1.0, tune_min_run=False,
-                           min_run=1)
+# The optimiser settings the reference copies from boss, so that boss can only win by its design.
+OPTIMISER_KEYS = ("learning_rate", "weight_decay", "batch_size", "num_epoch", "scheduler",
+                  "grad_clip")
 
+
+def reference_overrides() -> dict:
+    """The plain reference: nn.LSTM(39, 256, num_layers=2, bidirectional=True) over whole
+    utterances (run as BiRNN's padded forward/backward nn.LSTM modules, identical to a packed
+    nn.LSTM), a linear layer per frame, no front end, no dropout, no label smoothing, no
+    run-length smoothing; boss's optimiser settings (``OPTIMISER_KEYS``)."""
+    from hw2_phoneme.models import PRESETS
+
+    boss = PRESETS["boss"]
+    return dict(model="birnn", concat_nframes=1, front_dim=0, hidden_layers=2, hidden_dim=256,
+                dropout=0.0, rnn="lstm", label_smoothing=0.0, tune_min_run=False, min_run=1,
+                **{k: boss[k] for k in OPTIMISER_KEYS if k in boss})
 
 def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
             max_train_utts: int | None) -> dict:
@@ -43,6 +51,7 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     import torch
     from torch import nn
 
+    from benchmarks.harness import parse_variant
     from common.config import build_config
     from common.datasets.libriphone import load_libriphone, split_by_utterance
     from common.datasets.speech import synthetic_test_labels_hw2
@@ -58,13 +67,9 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
         smooth_predictions,
     )
 
-    preset, _, extra = variant.partition(":")
-    overrides = {}
-    for item in extra.split(",") if extra else []:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
+    preset, overrides = parse_variant(variant)
     if preset == REFERENCE:
-        cfg = build_config(Config, {REFERENCE: REFERENCE_OVERRIDES}, REFERENCE,
+        cfg = build_config(Config, {REFERENCE: reference_overrides()}, REFERENCE,
                            num_epoch=num_epoch, seed=seed, **overrides)
     else:
         cfg = build_config(Config, PRESETS, preset, num_epoch=num_epoch, seed=seed, **overrides)
@@ -82,7 +87,7 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.num_epoch * len(train_loader))
                  if cfg.scheduler == "cosine" else None)
     history = fit(model, train_loader, valid_loader, optimizer=optimizer, n_epochs=cfg.num_epoch,
-                  criterion=nn.CrossEntropyLoss(), forward=forward_fn(cfg), scheduler=scheduler,
+                  criterion=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing), forward=forward_fn(cfg), scheduler=scheduler,
                   metric="accuracy", device="cpu", amp=False, grad_clip=cfg.grad_clip,
                   progress=False)
     y_valid = torch.cat([train_all.labels[train_all.offsets[u]:train_all.offsets[u + 1]]
@@ -104,8 +109,70 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
             "seconds": history.seconds, "s_per_epoch": history.seconds / num_epoch,
             "train_utts": len(train_utts), "valid_utts": len(valid_utts),
             "train_frames": int(train_all.lengths[train_utts].sum()),
-            "model": cfg.model, "concat": cfg.concat_nframes, "layers": cfg.hidden_layers,
-            "hidden": cfg.hidden_dim}
+            "model": cfg.model, "rnn": cfg.rnn, "front_skip": cfg.front_skip,
+            "concat": cfg.concat_nframes, "layers": cfg.hidden_layers,
+            "hidden": cfg.hidden_dim, "front_dim": cfg.front_dim, "front_layers": cfg.front_layers,
+            "dropout": cfg.dropout, "label_smoothing": cfg.label_smoothing,
+            "optimiser": {k: getattr(cfg, k) for k in OPTIMISER_KEYS if k != "num_epoch"}}
+
+
+def by_ref_optimiser(rows: list[dict]) -> list[tuple[str, object]]:
+    """The reference's optimiser settings as run (from its first record, else boss's preset)."""
+    ref = [r for r in rows if r["variant"].partition(":")[0] == REFERENCE]
+    if ref:
+        return list(ref[0]["optimiser"].items())
+    return [(k, v) for k, v in reference_overrides().items() if k in OPTIMISER_KEYS]
+
+
+def describe(m: dict) -> str:
+    """A short model description from one run record."""
+    if m["model"] != "birnn":
+        return f"MLP {m['layers'] + 1}x{m['hidden']}, {m['concat']} frames"
+    text = f"Bi{m.get('rnn', 'lstm').upper()} {m['layers']}x{m['hidden']}"
+    if m.get("front_dim", m["concat"] > 1):
+        text += (f", {m.get('front_layers', 1)}-layer front end over {m['concat']} frames"
+                 + (" + skip to the head" if m.get("front_skip") else ""))
+    extras = [f"dropout {m['dropout']}" if m.get("dropout") else "",
+              f"label smoothing {m['label_smoothing']}" if m.get("label_smoothing") else ""]
+    return ", ".join([text] + [e for e in extras if e])
+
+
+def summary_row(name: str, rs: list[dict]) -> str:
+    m = rs[0]
+    return (f"| {name} | {describe(m)} | {m['params']:,} | {len(rs)} | "
+            f"{spread([r['valid_raw'] for r in rs])} | "
+            f"{statistics.mean(r['valid_smoothed'] for r in rs):.4f} "
+            f"({', '.join(sorted({str(r['min_run']) for r in rs}))}) | "
+            f"{statistics.mean(r['test_smoothed'] for r in rs):.4f} | "
+            f"{', '.join(format(r['valid_raw'], '.4f') for r in rs)} | "
+            f"{statistics.mean(r['s_per_epoch'] for r in rs):.1f} |")
+
+
+HEADER = ("| variant | model | params | seeds | valid acc raw, mean ± std [min, max] | valid smoothed "
+          "(min_run) | test acc (hidden answers) | per seed (raw) | s / epoch |")
+
+
+def tuning_section(paths: list[str]) -> list[str]:
+    """The tuning runs (JSON records with their ``command``), one table per command."""
+    records = [json.loads(ln) for p in paths for ln in Path(p).read_text().splitlines() if ln.strip()]
+    lines = ["", "## Tuning runs (validation split; one seed; not the final comparison)", "",
+             "Runs made while choosing the boss preset, before the final table above, each group "
+             "with its command (`--jsonl` records collected in "
+             + ", ".join(f"`{Path(p).name}`" for p in paths) + "). The hidden test answers "
+             "played no part in any choice.", ""]
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["command"], []).append(r)
+    for command, rs in groups.items():
+        lines += [f"`{command}` ({rs[0]['train_utts']} training utterances, {rs[0]['epochs']} epochs)",
+                  "", HEADER, "|---|---|---|---|---|---|---|---|---|"]
+        by: dict[str, list[dict]] = {}
+        for r in rs:
+            by.setdefault(r["variant"], []).append(r)
+        lines += [summary_row(name, v) for name, v in by.items()] + [""]
+        lines += [f"- {name}: {v[0]['note']}" for name, v in by.items() if v[0].get("note")]
+        lines += [""] if any(v[0].get("note") for v in by.values()) else []
+    return lines
 
 
 def spread(values: list[float]) -> str:
@@ -126,6 +193,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None, help="markdown file for the results")
     parser.add_argument("--jsonl", default=None, help="append one JSON record per run here")
+    parser.add_argument("--tuning", nargs="*", default=[],
+                        help="JSON-lines files of earlier tuning runs, reported in their own section")
     args = parser.parse_args()
     import torch
 
@@ -143,6 +212,7 @@ def main() -> int:
     for variant in args.variants:
         for seed in args.seeds:
             r = run_one(variant, data_dir, args.num_epoch, seed, args.max_train_utts)
+            r["command"] = command
             rows.append(r)
             print(json.dumps(r), flush=True)
             if args.jsonl:
@@ -152,6 +222,7 @@ def main() -> int:
     if not args.out:
         return 0
     from benchmarks.harness import cpu_model, write_report
+    from hw2_phoneme.models import PRESETS
 
     marker = (data_dir / "SYNTHETIC_SPEECH.md")
     marker_lines = marker.read_text().splitlines() if marker.is_file() else []
@@ -171,30 +242,19 @@ def main() -> int:
         f"{r0['train_utts']} utterances ({r0['train_frames']:,} frames), validation on the "
         f"{r0['valid_utts']} utterances of the official seed-1337 split; hidden test answers "
         "scored once per run (never used to choose anything).", "",
-        f"Reduced budget: **{args.num_epoch} epochs for every variant** (the presets' own "
-        "5/10/20/30), 1 CPU thread. Seeds change initialisation and batch order only.", "",
+        f"Budget: **{args.num_epoch} epochs for every variant** (the presets' own: "
+        + ", ".join(f"{p} {PRESETS[p]['num_epoch']}" for p in ("simple", "medium", "strong", "boss"))
+        + "), 1 CPU thread. Seeds change initialisation and batch order only.", "",
         f"`{REFERENCE}`: plain `nn.LSTM(39, 256, num_layers=2, bidirectional=True)` over whole "
-        "utterances + a linear layer per frame; no front end, no dropout, no smoothing; AdamW "
-        "lr 2e-3, cosine, batch 16 utterances, gradient clip 1.0 (boss's optimiser).", "",
-        "| variant | model | params | seeds | valid acc raw, mean ± std [min, max] | valid smoothed "
-        "(min_run) | test acc (hidden answers) | per seed (raw) | s / epoch |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "utterances + a linear layer per frame; no front end, no dropout, no smoothing; boss's "
+        f"optimiser settings (AdamW, {', '.join(f'{k}={v}' for k, v in by_ref_optimiser(rows))}).",
+        "",
+        HEADER, "|---|---|---|---|---|---|---|---|---|",
     ]
     by: dict[str, list[dict]] = {}
     for r in rows:
         by.setdefault(r["variant"], []).append(r)
-    for name, rs in by.items():
-        m = rs[0]
-        model = (f"BiLSTM {m['layers']}x{m['hidden']}" + (f", {m['concat']}-frame front end"
-                                                          if m["concat"] > 1 else "")
-                 if m["model"] == "birnn" else f"MLP {m['layers'] + 1}x{m['hidden']}, {m['concat']} frames")
-        lines.append(
-            f"| {name} | {model} | {m['params']:,} | {len(rs)} | {spread([r['valid_raw'] for r in rs])} | "
-            f"{statistics.mean(r['valid_smoothed'] for r in rs):.4f} "
-            f"({', '.join(sorted({str(r['min_run']) for r in rs}))}) | "
-            f"{statistics.mean(r['test_smoothed'] for r in rs):.4f} | "
-            f"{', '.join(format(r['valid_raw'], '.4f') for r in rs)} | "
-            f"{statistics.mean(r['s_per_epoch'] for r in rs):.1f} |")
+    lines += [summary_row(name, rs) for name, rs in by.items()]
 
     def paired(a: str, b: str) -> str | None:
         if a not in by or b not in by:
@@ -211,7 +271,8 @@ def main() -> int:
     comps += [paired(n, "boss") for n in names if n.startswith("boss:")]
     lines += ["", "Paired differences:", ""] + [c for c in comps if c]
     lines += ["", "s / epoch = training plus one validation pass, measured by `fit`.", "",
-              "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
+              "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```"]
+    lines += tuning_section(args.tuning) if args.tuning else [""]
     write_report(REPO / args.out if not Path(args.out).is_absolute() else Path(args.out), lines)
     return 0
 

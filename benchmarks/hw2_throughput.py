@@ -63,7 +63,7 @@ class PackedTagger(nn.Module):
         del self.tagger.rnn
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(self.tagger.front(x), lengths, batch_first=True,
+        packed = pack_padded_sequence(self.tagger.front_end(x, lengths), lengths, batch_first=True,
                                       enforce_sorted=False)
         out, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=x.shape[1])
         return self.tagger.head(out)

@@ -47,6 +47,9 @@ class Config:
     rnn: str = "lstm"  # "lstm" | "gru"
     bidirectional: bool = True  # False: forward in time only (an ablation)
     front_dim: int = 0  # BiRNN front end width (0: none)
+    front_layers: int = 1  # BiRNN front end depth: an MLP over each frame's concat_nframes window
+    front_skip: bool = False  # BiRNN head also reads the front end's output (a path around the RNN)
+    label_smoothing: float = 0.0  # cross-entropy label smoothing (0: plain cross-entropy)
     scheduler: str = "none"  # "none" | "cosine" (per step)
     early_stop: int | None = None
     grad_clip: float | None = None
@@ -162,30 +165,48 @@ class BiRNNTagger(nn.Module):
 
     ``[B, T, 39]`` padded features + lengths ``[B]`` -> logits ``[B, T, 41]`` (rows past an
     utterance's length are meaningless and must be masked out by the caller). Optional front
-    end: a linear layer over each frame's ``concat_nframes`` window (edge-replicated). Each
-    utterance's result is independent of the others in its batch (see :class:`BiRNN`).
+    end: an MLP of ``front_layers`` layers (Linear -> LayerNorm -> ReLU -> Dropout) over each
+    frame's ``concat_nframes`` window (edge-replicated); with ``front_skip`` the head reads the
+    front end's output beside the RNN's. Each utterance's result is independent of the others
+    in its batch (see :class:`BiRNN`).
     """
 
     def __init__(self, input_dim: int = FEAT_DIM, concat_nframes: int = 1, front_dim: int = 256,
                  hidden_dim: int = 256, hidden_layers: int = 3, rnn: str = "lstm",
-                 dropout: float = 0.3, bidirectional: bool = True) -> None:
+                 dropout: float = 0.3, bidirectional: bool = True, front_layers: int = 1,
+                 front_skip: bool = False) -> None:
         super().__init__()
         self.concat_nframes = concat_nframes
         in_dim = input_dim * concat_nframes
-        if front_dim > 0:
-            self.front = nn.Sequential(nn.Linear(in_dim, front_dim), nn.LayerNorm(front_dim),
-                                       nn.ReLU(), nn.Dropout(dropout))
+        self.front = nn.ModuleList()
+        for _ in range(front_layers if front_dim > 0 else 0):
+            self.front.append(nn.Sequential(nn.Linear(in_dim, front_dim), nn.LayerNorm(front_dim),
+                                            nn.ReLU(), nn.Dropout(dropout)))
             in_dim = front_dim
-        else:
-            self.front = nn.Identity()
         self.rnn = BiRNN(in_dim, hidden_dim, hidden_layers, rnn,
                          dropout if hidden_layers > 1 else 0.0, bidirectional)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.rnn.out_dim, N_CLASSES))
+        self.front_skip = front_skip
+        head_in = self.rnn.out_dim + (in_dim if front_skip else 0)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(head_in, N_CLASSES))
+
+    def front_end(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``[B, T, 39]`` + lengths -> the RNN's input ``[B, T, in_dim]``."""
+        if not len(self.front) and self.concat_nframes > 1:
+            x = _edge_windows(x, lengths, self.concat_nframes)
+        for i, layer in enumerate(self.front):  # an MLP over each frame's window
+            if i == 0 and self.concat_nframes > 1:  # edges replicated within each utterance
+                x = _edge_windows(x, lengths, self.concat_nframes)
+            x = layer(x)
+        return x
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``[B, T, 39]`` + lengths -> the head's input ``[B, T, head_in]``."""
+        x = self.front_end(x, lengths)
+        h = self.rnn(x, lengths)
+        return torch.cat([h, x], dim=2) if self.front_skip else h
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if self.concat_nframes > 1:
-            x = _edge_windows(x, lengths, self.concat_nframes)
-        return self.head(self.rnn(self.front(x), lengths))
+        return self.head(self.features(x, lengths))
 
 
 def sequence_forward(model: nn.Module, batch: dict[str, torch.Tensor]
@@ -202,7 +223,8 @@ def build_model(cfg: Config) -> nn.Module:
                         cfg.batchnorm, cfg.dropout)
     if cfg.model == "birnn":
         return BiRNNTagger(FEAT_DIM, cfg.concat_nframes, cfg.front_dim, cfg.hidden_dim,
-                           cfg.hidden_layers, cfg.rnn, cfg.dropout, cfg.bidirectional)
+                           cfg.hidden_layers, cfg.rnn, cfg.dropout, cfg.bidirectional,
+                           cfg.front_layers, cfg.front_skip)
     raise ValueError(f"model must be 'mlp' or 'birnn', got {cfg.model!r}")
 
 

@@ -117,5 +117,5 @@ class WindowBiRNN(nn.Module):
         b = x.shape[0]
         seq = x.view(b, self.concat_nframes, FEAT_DIM)
         lengths = torch.full((b,), self.concat_nframes, dtype=torch.long)
-        out = self.tagger.rnn(self.tagger.front(seq), lengths)
+        out = self.tagger.features(seq, lengths)
         return self.tagger.head(out[:, self.concat_nframes // 2])

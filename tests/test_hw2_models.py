@@ -45,11 +45,14 @@ def data(smoke_dir):
     return load_libriphone(smoke_dir, "train")
 
 
-@pytest.mark.parametrize("rnn", ["lstm", "gru"])
-def test_padded_batch_equals_each_utterance_alone(data, rnn):
+@pytest.mark.parametrize("rnn,front_dim,front_layers,front_skip",
+                         [("lstm", 16, 1, False), ("gru", 16, 1, False), ("lstm", 16, 2, True),
+                          ("lstm", 0, 1, False)])  # the last: the RNN reads the raw window
+def test_padded_batch_equals_each_utterance_alone(data, rnn, front_dim, front_layers, front_skip):
     torch.manual_seed(0)
-    model = BiRNNTagger(concat_nframes=5, front_dim=16, hidden_dim=12, hidden_layers=2,
-                        rnn=rnn, dropout=0.3).eval()
+    model = BiRNNTagger(concat_nframes=5, front_dim=front_dim, hidden_dim=12, hidden_layers=2,
+                        rnn=rnn, dropout=0.3, front_layers=front_layers,
+                        front_skip=front_skip).eval()
     utts = [3, 0, 17, 8]  # different lengths, not sorted
     batch = pad_utterances(data, utts)
     with torch.no_grad():
@@ -85,6 +88,28 @@ def test_edge_windows_equal_official(data, concat_n):
     for row, u in enumerate(utts):
         n = int(data.lengths[u])
         assert torch.equal(win[row, :n], official_concat_feat(data.utterance(u).clone(), concat_n))
+
+
+def test_front_end_layers_and_skip_by_hand(data):
+    """Two front layers = an MLP (Linear -> LayerNorm -> ReLU, twice) over each frame's
+    edge-replicated 3-frame window, computed here frame by frame on one unpadded utterance; the
+    skip head reads [RNN output, front output]."""
+    torch.manual_seed(0)
+    model = BiRNNTagger(concat_nframes=3, front_dim=6, hidden_dim=5, hidden_layers=1,
+                        dropout=0.0, front_layers=2, front_skip=True).eval()
+    x = data.utterance(4)
+    n = len(x)
+    with torch.no_grad():
+        h = torch.stack([torch.cat([x[min(max(t + s, 0), n - 1)] for s in (-1, 0, 1)])
+                         for t in range(n)])
+        for layer in model.front:
+            lin, norm = layer[0], layer[1]
+            h = torch.relu(norm(lin(h)))
+        rnn_out = model.rnn(h[None], torch.tensor([n]))[0]
+        expected = model.head[1](torch.cat([rnn_out, h], dim=1))
+        got = model(x[None], torch.tensor([n]))[0]
+    assert model.head[1].in_features == 2 * 5 + 6
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_window_birnn_shares_the_tagger_size():
