@@ -70,12 +70,23 @@ PRESETS: dict[str, dict[str, Any]] = {
     "strong": dict(model="mlp", concat_nframes=19, hidden_layers=4, hidden_dim=1024,
                    batchnorm=True, dropout=0.25, learning_rate=1e-3, batch_size=512,
                    num_epoch=20, scheduler="cosine"),
-    # Sequence labelling: a BiLSTM over whole utterances (boss baseline), small 5-frame front end.
-    "boss": dict(model="birnn", concat_nframes=5, front_dim=256, hidden_layers=3, hidden_dim=256,
-                 rnn="lstm", dropout=0.3, learning_rate=2e-3, batch_size=16, num_epoch=30,
+    # Sequence labelling (boss baseline): a 2-layer BiLSTM over whole utterances that reads each
+    # frame's 9-frame window, light dropout, run-length smoothing tuned on validation. Measured on
+    # the speech-like set (benchmarks/RESULTS_hw2_speech.md, tuning section; 200 training
+    # utterances, 4 epochs, valid acc, plain BiLSTM 0.597):
+    # - batch 4 utterances, not 16: 4x the optimiser steps; plain BiLSTM 0.414 -> 0.526, old boss
+    #   0.321 -> 0.453 on 100 utterances;
+    # - 2 LSTM layers, not 3: 0.464 -> 0.529 (100 utterances); width 384 instead of 256: 0.605 ->
+    #   0.605 at 1.5x the time;
+    # - the LSTM reads the raw 9-frame window (front_dim=0): 0.631, vs a Linear+LayerNorm+ReLU
+    #   front end over 5 frames 0.605, a 2-layer front-end MLP over 19 frames 0.581, 15 frames
+    #   raw 0.616; a BiGRU is as good (0.634) at 2-3x the CPU time;
+    # - dropout 0.1: 0.631 vs 0.2: 0.629.
+    "boss": dict(model="birnn", concat_nframes=9, front_dim=0, hidden_layers=2, hidden_dim=256,
+                 rnn="lstm", dropout=0.1, learning_rate=2e-3, batch_size=4, num_epoch=30,
                  scheduler="cosine", grad_clip=1.0, tune_min_run=True),
     # CI: whatever the preset, one tiny epoch.
-    "smoke": dict(num_epoch=1, hidden_dim=32, front_dim=32, hidden_layers=1),
+    "smoke": dict(num_epoch=1, hidden_dim=32, hidden_layers=1),
 }
 
 
