@@ -132,6 +132,8 @@ def describe(m: dict) -> str:
     if m.get("front_dim", m["concat"] > 1):
         text += (f", {m.get('front_layers', 1)}-layer front end over {m['concat']} frames"
                  + (" + skip to the head" if m.get("front_skip") else ""))
+    elif m["concat"] > 1:
+        text += f" reading {m['concat']}-frame windows"
     extras = [f"dropout {m['dropout']}" if m.get("dropout") else "",
               f"label smoothing {m['label_smoothing']}" if m.get("label_smoothing") else ""]
     return ", ".join([text] + [e for e in extras if e])
@@ -155,11 +157,12 @@ HEADER = ("| variant | model | params | seeds | valid acc raw, mean ± std [min,
 def tuning_section(paths: list[str]) -> list[str]:
     """The tuning runs (JSON records with their ``command``), one table per command."""
     records = [json.loads(ln) for p in paths for ln in Path(p).read_text().splitlines() if ln.strip()]
-    lines = ["", "## Tuning runs (validation split; one seed; not the final comparison)", "",
+    lines = ["", "## Tuning runs (validation split; not the final comparison)", "",
              "Runs made while choosing the boss preset, before the final table above, each group "
              "with its command (`--jsonl` records collected in "
              + ", ".join(f"`{Path(p).name}`" for p in paths) + "). The hidden test answers "
-             "played no part in any choice.", ""]
+             "played no part in any choice. s / epoch here moved with the load of other jobs on the "
+             "shared machine; compare times within the final table.", ""]
     groups: dict[str, list[dict]] = {}
     for r in records:
         groups.setdefault(r["command"], []).append(r)
