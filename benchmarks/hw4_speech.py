@@ -31,6 +31,7 @@ def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int
     from benchmarks.harness import parse_variant
     from common.config import build_config
     from common.datasets import voxceleb as vc
+    from hw4_speaker import batches as batches_mod
     from hw4_speaker import models as M
 
     preset, overrides = parse_variant(variant)
@@ -46,7 +47,7 @@ def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int
     t0 = time.perf_counter()
     acc_valid = M.accuracy(M.predict_logits(model, valid, len(valid_items)), labels)
     t_valid = time.perf_counter() - t0
-    batches = vc.UtteranceBatches(store, data.test, cfg.eval_batch_size, cfg.eval_max_frames)
+    batches = batches_mod.UtteranceBatches(store, data.test, cfg.eval_batch_size, cfg.eval_max_frames)
     probs = M.predict_logits(model, batches, len(data.test))
     answers = vc.synthetic_test_labels(data_dir)
     names = [data.id2speaker[i] for i in probs.argmax(1).tolist()]
