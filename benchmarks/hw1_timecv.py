@@ -127,7 +127,10 @@ def main() -> None:
         comp_latest = {c: {year: np.mean([mse(r[c], r["y"]) for (p, yr, f, _), r in comps.items()
                                           if p == preset and yr == year and f == latest_name])
                            for year in args.years} for c in weights}
-        chosen[preset] = (weights, w, score, blend, comp_latest)
+        # each component alone, scored as the blend is (mean MSE / ridge MSE, selection folds)
+        comp_sel = {c: float(np.mean([mse(r[c], r["y"]) / mse(r["ridge_ref"], r["y"]) for r in records]))
+                    for c in weights}
+        chosen[preset] = (weights, w, score, blend, comp_latest, comp_sel)
 
     def cell(values: list[float]) -> str:
         return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
@@ -182,13 +185,16 @@ def main() -> None:
             for yr in args.years) + " |")
     lines += ["", "### Blend weights, chosen on the selection folds only", "",
               "Grid over the simplex in steps of 0.1, minimising the mean over selection folds, "
-              "years and seeds of (blend MSE / ridge MSE). The latest fold was not used.", "",
-              "| preset | weights in PRESETS | weights chosen | selection score | latest fold with the chosen weights | "
-              "latest fold per component (mean over seeds) |", "|---|---|---|---|---|---|"]
-    for preset, (used, w, score, blend, comp_latest) in chosen.items():
+              "years and seeds of (blend MSE / ridge MSE). The latest fold was not used. "
+              "A component alone is scored the same way (ridge = 1).", "",
+              "| preset | weights in PRESETS | weights chosen | selection score | selection score per component "
+              "| latest fold with the chosen weights | latest fold per component (mean over seeds) |",
+              "|---|---|---|---|---|---|---|"]
+    for preset, (used, w, score, blend, comp_latest, comp_sel) in chosen.items():
         same = all(abs(used.get(c, 0) - w[c]) < 1e-6 for c in w)
         lines.append(
             f"| {preset} | {used} | {w}{'' if same else ' (differs: update PRESETS)'} | {score:.4f} | "
+            + ", ".join(f"{c} {v:.4f}" for c, v in comp_sel.items()) + " | "
             + ", ".join(f"{yr} {cell(blend[yr])}" for yr in args.years) + " | "
             + "; ".join(f"{c}: " + ", ".join(f"{comp_latest[c][yr]:.4f}" for yr in args.years)
                         for c in used) + " |")

@@ -10,7 +10,7 @@ scheduler, ``common.train.fit`` keeping the best epoch by validation accuracy), 
 after the preset's run-length smoothing when it tunes it); the hidden test answers are scored
 once at the end and reported, never used for any choice. One torch thread per run, runs one
 after another. The data folder is written first when absent
-(``python -m common.datasets.speech hw2 --out DIR --seed 0``).
+(``python -m benchmarks.speech_data hw2 --out DIR --seed 0``).
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     from torch import nn
 
     from benchmarks.harness import parse_variant
+    from benchmarks.speech_data import synthetic_test_labels_hw2
     from common.config import build_config
     from common.datasets.libriphone import load_libriphone, split_by_utterance
-    from common.datasets.speech import synthetic_test_labels_hw2
     from common.seed import set_seed
     from common.train import fit
     from hw2_phoneme.models import (
@@ -204,7 +204,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     data_dir = Path(args.data)
     if not (data_dir / "train_labels.txt").is_file():
-        from common.datasets.speech import write_hw2
+        from benchmarks.speech_data import write_hw2
 
         print(f"writing the speech-like set into {data_dir} ...", flush=True)
         write_hw2(data_dir, seed=0, progress=True)
@@ -238,7 +238,7 @@ def main() -> int:
         f"runs one after another, python {platform.python_version()}, torch {torch.__version__}; "
         f"shared with other jobs (load average {load_before[0]:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {total / 60:.1f} min.", "",
-        f"Data: `python -m common.datasets.speech hw2 --out {args.data} --seed 0` "
+        f"Data: `python -m benchmarks.speech_data hw2 --out {args.data} --seed 0` "
         f"plus the spec below (espeak-ng voices with pitch/speed/formant variation, channel colouring, 0-20 dB noise, "
         f"a competing talker in 40 % of the utterances, 39-dim MFCC+Δ+ΔΔ with CMVN, labels from "
         f"espeak-ng's phoneme events). written with {summary}. Training on "

@@ -25,7 +25,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa
 
 from benchmarks.harness import machine, write_report  # noqa: E402
 from common.data import synthetic_data_dir  # noqa: E402
-from common.datasets.libriphone import SequenceBatches, WindowBatches, load_libriphone  # noqa: E402
+from common.datasets.libriphone import load_libriphone  # noqa: E402
+from hw2_phoneme.batches import SequenceBatches, WindowBatches  # noqa: E402
 from hw2_phoneme.models import PRESETS, BiRNNTagger, sequence_forward  # noqa: E402
 from tests.reference_hw2 import WindowBiRNN  # noqa: E402
 

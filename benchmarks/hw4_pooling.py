@@ -31,6 +31,7 @@ def run_one(args: argparse.Namespace, pooling: str, seed: int) -> dict:
 
     from common.config import build_config
     from common.datasets import voxceleb as vc
+    from hw4_speaker import batches as batches_mod
     from hw4_speaker import models as M
 
     torch.set_num_threads(args.threads)
@@ -54,7 +55,7 @@ def run_one(args: argparse.Namespace, pooling: str, seed: int) -> dict:
     for split, items in (("valid", valid_items), ("test", test_items)):
         labels = [y for *_, y in items]
         for how, crop in (("whole", None), ("crop128", 128)):
-            batches = vc.UtteranceBatches(store, items, cfg.eval_batch_size, cfg.eval_max_frames, crop=crop)
+            batches = batches_mod.UtteranceBatches(store, items, cfg.eval_batch_size, cfg.eval_max_frames, crop=crop)
             row[f"{split}_{how}"] = M.accuracy(M.predict_logits(model, batches, len(items)), labels)
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return row

@@ -29,6 +29,7 @@ def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int)
     from common.config import build_config
     from common.data import resolve_data_dir
     from common.datasets import voxceleb as vc
+    from hw4_speaker import batches as batches_mod
     from hw4_speaker import models as M
 
     torch.set_num_threads(threads)
@@ -53,12 +54,12 @@ def run_one(variant: str, steps: int, segment_len: int, seed: int, threads: int)
     n = len(data.test)
     timings, preds = {}, {}
     for key, (bs, max_frames) in {"bs1": (1, None), "b32": (32, 32 * 1024), "b8": (8, 4096)}.items():
-        batches = vc.UtteranceBatches(store, data.test, batch_size=bs, max_frames=max_frames)
+        batches = batches_mod.UtteranceBatches(store, data.test, batch_size=bs, max_frames=max_frames)
         t0 = time.perf_counter()
         preds[key] = M.predict_logits(model, batches, n)
         timings[key] = time.perf_counter() - t0
     p_single, p_batched = preds["bs1"], preds["b32"]
-    p_nomask = M.predict_logits(model, vc.UtteranceBatches(store, data.test, 32, 32 * 1024), n, use_mask=False)
+    p_nomask = M.predict_logits(model, batches_mod.UtteranceBatches(store, data.test, 32, 32 * 1024), n, use_mask=False)
     answers = vc.synthetic_test_labels(folder)
     names = [data.id2speaker[i] for i in p_batched.argmax(1).tolist()]
     return {

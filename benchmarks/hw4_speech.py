@@ -8,7 +8,7 @@ Each run is ``hw4_speaker.models.train_model`` (what the notebook calls) with th
 ``steps // 4`` (the best of those is kept, as in the notebook) on the seed's speaker-stratified
 10 % split. The hidden test answers are scored once at the end, never used for any choice. One
 torch thread, runs one after another. The data folder is written first when absent
-(``python -m common.datasets.speech hw4 --out DIR --seed 0``).
+(``python -m benchmarks.speech_data hw4 --out DIR --seed 0``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int
     from benchmarks.harness import parse_variant
     from common.config import build_config
     from common.datasets import voxceleb as vc
+    from hw4_speaker import batches as batches_mod
     from hw4_speaker import models as M
 
     preset, overrides = parse_variant(variant)
@@ -46,7 +47,7 @@ def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int
     t0 = time.perf_counter()
     acc_valid = M.accuracy(M.predict_logits(model, valid, len(valid_items)), labels)
     t_valid = time.perf_counter() - t0
-    batches = vc.UtteranceBatches(store, data.test, cfg.eval_batch_size, cfg.eval_max_frames)
+    batches = batches_mod.UtteranceBatches(store, data.test, cfg.eval_batch_size, cfg.eval_max_frames)
     probs = M.predict_logits(model, batches, len(data.test))
     answers = vc.synthetic_test_labels(data_dir)
     names = [data.id2speaker[i] for i in probs.argmax(1).tolist()]
@@ -87,7 +88,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     data_dir = Path(args.data)
     if not (data_dir / "metadata.json").is_file():
-        from common.datasets.speech import write_hw4
+        from benchmarks.speech_data import write_hw4
 
         print(f"writing the speech-like set into {data_dir} ...", flush=True)
         write_hw4(data_dir, seed=0, progress=True)
@@ -122,7 +123,7 @@ def main() -> int:
         f"runs one after another, python {platform.python_version()}, torch {torch.__version__}; "
         f"shared with other jobs (load average {load_before[0]:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {total / 60:.1f} min.", "",
-        f"Data: `python -m common.datasets.speech hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
+        f"Data: `python -m benchmarks.speech_data hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
         "espeak-ng voice families with their own pitch/range/speed/formant warp; each recording "
         "1-3 sentences with silence / noise bursts / tones between them, a competing talker in "
         "20 %, per-recording channel colouring and 0-25 dB noise; 40-dim log-mel as the course's "

@@ -5,7 +5,6 @@ Command line::
 
     python -m common.data fetch hw1          # download + sha256-verify the real files
     python -m common.data synthetic hw1      # write the synthetic stand-in
-    python -m common.data synthetic hw2 --kind speech   # speech-like (espeak-ng), HW2 and HW4
     python -m common.data where hw1          # which folder a notebook would read, and its label
 
 Real files are looked for in ``<data root>/<folder>`` (``$ML2022_DATA_DIR``, default
@@ -31,7 +30,6 @@ from common.paths import DATA_ENV, SEARCH_ENV, data_root, data_search_path, repo
 
 FORMATS: dict[str, DataFormat] = {f.key: f for f in (covid.FORMAT, libriphone.FORMAT,
                                                      sinc.FORMAT, voxceleb.FORMAT)}
-KINDS = ("default", "speech")  # synthetic data kinds; speech: espeak-ng recordings, HW2 and HW4
 
 
 @dataclass(frozen=True)
@@ -82,39 +80,24 @@ def real_data_dir(key: str) -> Path | None:
     return next((d / fmt.folder for d in data_search_path() if _complete(d / fmt.folder, fmt)), None)
 
 
-def generator_version(key: str, kind: str = "default") -> str:
+def generator_version(key: str) -> str:
     """The first 8 hex digits of the sha256 of ``key``'s synthetic generator source. Folders of
     synthetic data carry it in their name, so a changed generator never reuses old data."""
-    module = sys.modules[_writer(key, kind).__module__]
+    module = sys.modules[FORMATS[key].write_synthetic.__module__]
     return hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()[:8]
 
 
-def _writer(key: str, kind: str):
-    """``f(out_dir, seed, smoke)`` writing ``kind`` synthetic data in ``key``'s format."""
-    if kind == "default":
-        return FORMATS[key].write_synthetic
-    if kind != "speech" or key not in ("hw2", "hw4"):
-        raise ValueError(f"no {kind!r} synthetic data for {key} (speech: hw2 and hw4 only)")
-    from common.datasets import speech  # scipy, ctypes: only when asked for
-
-    if not speech.espeak_available():
-        raise FileNotFoundError(speech.INSTALL_HINT)
-    return speech.write_hw2 if key == "hw2" else speech.write_hw4
-
-
-def synthetic_data_dir(key: str, seed: int = 0, smoke: bool = False, kind: str = "default") -> Path:
-    """Write (once) and return the synthetic stand-in for ``key`` (``kind="speech"``: the
-    espeak-ng speech-like set, HW2 and HW4 only)."""
-    fmt, writer = FORMATS[key], _writer(key, kind)
-    name = fmt.folder + ("" if kind == "default" else f"-{kind}")
-    out = data_root() / "synthetic" / f"{name}-seed{seed}{'-smoke' if smoke else ''}-{generator_version(key, kind)}"
+def synthetic_data_dir(key: str, seed: int = 0, smoke: bool = False) -> Path:
+    """Write (once) and return the synthetic stand-in for ``key``."""
+    fmt, writer = FORMATS[key], FORMATS[key].write_synthetic
+    out = data_root() / "synthetic" / f"{fmt.folder}-seed{seed}{'-smoke' if smoke else ''}-{generator_version(key)}"
     if not (out / ".complete").exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=out.name + "."))
         try:
             writer(tmp, seed=seed, smoke=smoke)
             (tmp / SYNTHETIC_MARKER).write_text(
-                f"Synthetic ({kind}) stand-in for {fmt.description}, written by {writer.__module__} "
+                f"Synthetic stand-in for {fmt.description}, written by {writer.__module__} "
                 f"(seed {seed}{', smoke size' if smoke else ''}). Not the course's data.\n")
             (tmp / ".complete").touch()
             if (out / ".complete").exists():  # another process finished first: keep its copy
@@ -243,15 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["fetch", "synthetic", "where"])
     parser.add_argument("key", choices=sorted(FORMATS))
     parser.add_argument("--seed", type=int, default=0, help="synthetic data seed")
-    parser.add_argument("--kind", default="default", choices=KINDS,
-                        help="synthetic data kind (speech: espeak-ng recordings, hw2 and hw4)")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per download attempt")
     args = parser.parse_args(argv)
     try:
         if args.action == "fetch":
             print(fetch(args.key, timeout=args.timeout))
         elif args.action == "synthetic":
-            print(synthetic_data_dir(args.key, seed=args.seed, kind=args.kind))
+            print(synthetic_data_dir(args.key, seed=args.seed))
         else:
             print(resolve_data_dir(args.key, seed=args.seed, fetch_if_missing=False).banner())
     except (FetchError, FileNotFoundError, ValueError) as err:

@@ -26,8 +26,10 @@ class Config:
     seeds: tuple[int, ...] = ()  # ensemble members' seeds; empty = just ``seed``
     split: str = "random"  # "random" (official) | "time" (last days of every state)
     valid_ratio: float = 0.2
-    features: str = "all"  # "all" (117 columns, id included, as the sample) | "selected"
-    k_features: int = 16  # with features="selected": the k best by |correlation|
+    # "all" (117 columns, id included, as the sample) | "selected" (the k_features best by
+    # |correlation|) | "engineered" (change/trend features of tested_positive and CLI/ILI)
+    features: str = "all"
+    k_features: int = 16
     scale: bool = False  # standardise inputs with statistics of the training rows only
     hidden_layers: tuple[int, ...] = (16, 8)
     linear_skip: bool = False  # add a linear path beside the MLP ("wide & deep")
@@ -36,7 +38,6 @@ class Config:
     # alone. The weights of strong and boss were chosen by benchmarks/hw1_timecv.py on the
     # selection folds of the rolling-origin time validation of all three years.
     blend: dict[str, float] | None = None
-    linear_alpha: float = 100.0  # L2 of the change-space linear component (standardised inputs)
     optimizer: str = "sgd"  # "sgd" (momentum) | "adam" | "adamw"
     learning_rate: float = 1e-5
     momentum: float = 0.9
@@ -70,25 +71,30 @@ PRESETS: dict[str, dict] = {
     # Feature selection by correlation on training rows; the sample's optimiser otherwise.
     "medium": {"features": "selected", "learning_rate": 1e-4},
     # A blend of two views of the same question, "how much will tested_positive change
-    # from yesterday?": the MLP (scaled inputs, 32 selected columns, a linear path beside it,
-    # Adam, early stopping on the latest days of every state, then retrained on every day for
-    # the best epoch count) and a ridge regression on engineered change and trend features.
-    "strong": {"features": "selected", "k_features": 32, "scale": True, "hidden_layers": (32, 16),
+    # from yesterday?": the MLP (scaled change/trend features of tested_positive and the CLI/ILI
+    # signals, a linear path beside it, Adam, early stopping on the latest days of every state,
+    # then retrained on every day for the best epoch count) and a ridge regression on every
+    # engineered change/trend feature. Weights from the selection folds of the time validation.
+    "strong": {"features": "engineered", "scale": True, "hidden_layers": (32, 16),
                "linear_skip": True, "predict_change": True, "optimizer": "adam",
                "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
-               "split": "time", "refit_all": True, "blend": {"mlp": 0.2, "linear_change": 0.8}},
-    # strong's MLP averaged over three seeds, plus gradient-boosted trees on the change and
-    # trend features and ridge on the raw columns; weights from the time validation.
-    "boss": {"features": "selected", "k_features": 32, "scale": True, "hidden_layers": (32, 16),
+               "split": "time", "refit_all": True, "blend": {"mlp": 0.4, "linear_change": 0.6}},
+    # strong's MLP averaged over three seeds, plus ridge on the raw columns and three more
+    # change-space models (recency-weighted ridge on the epidemic signals, RBF kernel ridge,
+    # shallow boosted trees): their errors differ, so the mix beats each of them on the
+    # selection folds of every year.
+    "boss": {"features": "engineered", "scale": True, "hidden_layers": (32, 16),
              "linear_skip": True, "predict_change": True, "optimizer": "adam",
              "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
              "split": "time", "refit_all": True, "seeds": (5201314, 1, 2),
-             "blend": {"mlp": 0.2, "ridge": 0.2, "linear_change": 0.4, "hgb_change": 0.2}},
+             "blend": {"mlp": 0.1, "ridge": 0.2, "linear_change": 0.2, "epidemic_change": 0.2,
+                       "kernel_change": 0.2, "hgb_change": 0.1}},
     "smoke": {"n_epochs": 3, "early_stop": 2},
 }
 
-# Blend components: the MLP trained with fit(), and three scikit-learn models.
-COMPONENTS = ("mlp", "ridge", "linear_change", "hgb_change")
+# Blend components: the MLP trained with fit(), ridge on the raw columns (the reference)
+# and the change-space models of CHANGE_COMPONENTS.
+COMPONENTS = ("mlp", "ridge", "linear_change", "epidemic_change", "kernel_change", "hgb_change")
 # Survey signals that track the epidemic itself (2021/2022 and 2023 names).
 EPIDEMIC = ("cli", "ili", "hh_cmnty_cli", "nohh_cmnty_cli", "wnohh_cmnty_cli")
 
@@ -129,28 +135,50 @@ def epidemic_columns(columns: list[str]) -> list[str]:
 
 
 class ChangeModel:
-    """A scikit-learn regressor of ``y - tested_positive(yesterday)`` on engineered features:
-    ``kind="linear"`` (standardised ridge) or ``"hgb"`` (HistGradientBoosting on the
-    epidemic signals)."""
+    """A regressor of the change ``y - tested_positive(yesterday)`` on engineered features.
 
-    def __init__(self, kind: str, table: CovidTable, alpha: float = 100.0, seed: int = 0):
+    ``kind``: ``"ridge"`` (standardised ridge regression; ``alpha=None`` chooses alpha by
+    :func:`~hw1_covid_regression.timecv.inner_time_folds` of the training table), ``"kernel"``
+    (RBF kernel ridge on standardised inputs, a smooth non-linear view) or ``"hgb"``
+    (HistGradientBoosting). ``columns``: ``"all"`` engineered columns or ``"epidemic"`` ones
+    (tested_positive and the CLI/ILI signals). ``recency``: when set, training rows are weighted
+    by ``exp(-days before the state's last training day / recency)`` (normalised to mean 1)."""
+
+    def __init__(self, kind: str, table: CovidTable, columns: str = "all",
+                 alpha: float | None = None, recency: float | None = None, seed: int = 0):
+        if kind not in ("ridge", "kernel", "hgb"):
+            raise ValueError(f"kind must be 'ridge', 'kernel' or 'hgb', got {kind!r}")
+        if columns not in ("all", "epidemic"):
+            raise ValueError(f"columns must be 'all' or 'epidemic', got {columns!r}")
+        self.kind, self.alpha, self.recency, self.seed = kind, alpha, recency, seed
+        self.features, self.n_days = table.features, table.n_days
+        names = list(engineer_features(table.frame.iloc[:2], table.features, table.n_days).columns)
+        self.columns = names if columns == "all" else epidemic_columns(names)
+
+    def _model(self, alpha: float | None):
         from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.kernel_ridge import KernelRidge
         from sklearn.linear_model import Ridge
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        self.kind, self.features, self.n_days = kind, table.features, table.n_days
-        names = list(engineer_features(table.frame.iloc[:2], table.features, table.n_days).columns)
-        if kind == "linear":
-            self.columns = names
-            self.model = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
-        elif kind == "hgb":
-            self.columns = epidemic_columns(names)
-            self.model = HistGradientBoostingRegressor(
-                learning_rate=0.05, max_iter=100, max_depth=3, min_samples_leaf=40,
-                l2_regularization=1.0, random_state=seed)
-        else:
-            raise ValueError(f"kind must be 'linear' or 'hgb', got {kind!r}")
+        if self.kind == "ridge":
+            return make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+        if self.kind == "kernel":  # wide RBF: close to linear, with some curvature
+            return make_pipeline(StandardScaler(), KernelRidge(alpha=1.0, kernel="rbf", gamma=0.003))
+        # shallow and strongly regularised: the change is mostly noise
+        return HistGradientBoostingRegressor(learning_rate=0.05, max_iter=200, max_depth=2,
+                                             min_samples_leaf=80, l2_regularization=1.0,
+                                             random_state=self.seed)
+
+    def _fit(self, x: np.ndarray, z: np.ndarray, w: np.ndarray | None, alpha: float | None):
+        if w is not None:
+            w = w / w.mean()  # so that alpha means the same for any number of rows
+        self.offset = float(np.average(z, weights=w))  # kernel ridge has no intercept
+        model = self._model(alpha)
+        name = model.steps[-1][0] if hasattr(model, "steps") else None
+        kwargs = {} if w is None else ({f"{name}__sample_weight": w} if name else {"sample_weight": w})
+        return model.fit(x, z - self.offset, **kwargs)
 
     def _x(self, frame: pd.DataFrame) -> np.ndarray:
         return engineer_features(frame, self.features, self.n_days)[self.columns].to_numpy()
@@ -158,15 +186,40 @@ class ChangeModel:
     def _last(self, frame: pd.DataFrame) -> np.ndarray:
         return frame[f"{TARGET}_d{self.n_days - 1}"].to_numpy(dtype=np.float64)
 
-    def fit(self, frame: pd.DataFrame, y: np.ndarray) -> ChangeModel:
-        self.model.fit(self._x(frame), y - self._last(frame))
+    def fit(self, table: CovidTable) -> ChangeModel:
+        """Fit on every row of a training table (rows of several states, in any order)."""
+        from hw1_covid_regression.timecv import ALPHAS, days_before_end, inner_time_folds
+
+        x = self._x(table.frame)
+        z = table.frame[table.target_column].to_numpy(dtype=np.float64) - self._last(table.frame)
+        w = None if self.recency is None else np.exp(-days_before_end(table) / self.recency)
+        if self.kind == "ridge" and self.alpha is None:  # alpha by time folds inside the table
+            folds = inner_time_folds(table)
+            sub = lambda f: None if w is None else w[f.train]  # noqa: E731
+            errors = [np.mean([np.mean((self._fit(x[f.train], z[f.train], sub(f), a).predict(x[f.valid])
+                                        + self.offset - z[f.valid]) ** 2) for f in folds])
+                      for a in ALPHAS]
+            self.alpha = float(ALPHAS[int(np.argmin(errors))])
+        self.model = self._fit(x, z, w, self.alpha)
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.model.predict(self._x(frame)) + self._last(frame)
+        return self.model.predict(self._x(frame)) + self.offset + self._last(frame)
 
     def __repr__(self) -> str:
         return f"ChangeModel({self.kind}, {len(self.columns)} columns: {self.model})"
+
+
+# The blend's scikit-learn components in change space (the arguments of ChangeModel); every
+# choice here was made on the selection folds of benchmarks/hw1_timecv.py.
+CHANGE_COMPONENTS: dict[str, dict] = {
+    # every change/trend feature; alpha by inner time folds (it varies 10..1000 between years)
+    "linear_change": {"kind": "ridge", "columns": "all"},
+    # the epidemic signals only, recent days weighted up (e-folding time 30 days)
+    "epidemic_change": {"kind": "ridge", "columns": "epidemic", "recency": 30.0},
+    "kernel_change": {"kind": "kernel", "columns": "epidemic"},
+    "hgb_change": {"kind": "hgb", "columns": "epidemic"},
+}
 
 
 def fit_components(cfg: Config, table: CovidTable, rows: np.ndarray) -> dict[str, object]:
@@ -175,15 +228,12 @@ def fit_components(cfg: Config, table: CovidTable, rows: np.ndarray) -> dict[str
     from hw1_covid_regression.timecv import RidgeTimeCV, non_id_columns, subset
 
     part = subset(table, rows)
-    y = part.frame[table.target_column].to_numpy(dtype=np.float64)
     out: dict[str, object] = {}
     for name in cfg.blend_weights:
         if name == "ridge":
             out[name] = RidgeTimeCV(non_id_columns(part, states=False)).fit(part)
-        elif name == "linear_change":
-            out[name] = ChangeModel("linear", part, alpha=cfg.linear_alpha).fit(part.frame, y)
-        elif name == "hgb_change":
-            out[name] = ChangeModel("hgb", part, seed=cfg.seed).fit(part.frame, y)
+        elif name in CHANGE_COMPONENTS:
+            out[name] = ChangeModel(table=part, seed=cfg.seed, **CHANGE_COMPONENTS[name]).fit(part)
     return out
 
 
@@ -203,8 +253,11 @@ def input_columns(cfg: Config, train: CovidTable, train_rows: np.ndarray) -> lis
     """The columns a model reads, chosen by name (never by position)."""
     if cfg.features == "all":
         return train.input_columns
+    if cfg.features == "engineered":
+        names = engineer_features(train.frame.iloc[:2], train.features, train.n_days).columns
+        return epidemic_columns(list(names))
     if cfg.features != "selected":
-        raise ValueError(f"features must be 'all' or 'selected', got {cfg.features!r}")
+        raise ValueError(f"features must be 'all', 'selected' or 'engineered', got {cfg.features!r}")
     rows = train.frame.iloc[train_rows]
     scores = feature_scores(rows[train.input_columns], rows[train.target_column], seed=cfg.seed)
     return list(scores.index[:cfg.k_features])
@@ -276,11 +329,16 @@ class Prepared:
     """The MLP's inputs: chosen columns, scaled, as tensors, with the validation mask."""
 
     columns: list[str]
+    engineered: tuple[list[str], int] | None  # (features, n_days) when columns are engineered
     baseline_column: str | None  # the MLP predicts y minus this column, when set
     valid_mask: np.ndarray  # [N] bool
     scaler: Standardizer | None
     x: torch.Tensor  # [N, F] float32
     target: torch.Tensor  # [N, 1] float32: y, or y - baseline
+
+    def inputs(self, frame: pd.DataFrame) -> np.ndarray:
+        """[N, F] the unscaled inputs of ``frame``'s rows."""
+        return mlp_inputs(frame, self.columns, self.engineered)
 
     def batches(self, rows: np.ndarray, batch_size: int, shuffle: bool = False,
                 seed: int = 0) -> TensorBatches:
@@ -288,11 +346,21 @@ class Prepared:
                              shuffle=shuffle, seed=seed)
 
 
+def mlp_inputs(frame: pd.DataFrame, columns: list[str],
+               engineered: tuple[list[str], int] | None = None) -> np.ndarray:
+    """[N, F] ``columns`` of ``frame``, or of its engineered features when ``engineered`` is
+    ``(features, n_days)``."""
+    if engineered is not None:
+        frame = engineer_features(frame, *engineered)
+    return frame[columns].to_numpy(dtype=np.float64)
+
+
 def prepare(cfg: Config, train: CovidTable) -> Prepared:
     """Split, choose the MLP's columns on the training rows, scale with their statistics."""
     valid = validation_mask(cfg, train)
     columns = input_columns(cfg, train, np.flatnonzero(~valid))
-    x = train.frame[columns].to_numpy(dtype=np.float64)
+    engineered = (train.features, train.n_days) if cfg.features == "engineered" else None
+    x = mlp_inputs(train.frame, columns, engineered)
     y = train.frame[train.target_column].to_numpy(dtype=np.float64)
     # The last day whose tested_positive is an input: the persistence forecast.
     baseline = f"{TARGET}_d{train.n_days - 1}" if cfg.predict_change else None
@@ -300,7 +368,7 @@ def prepare(cfg: Config, train: CovidTable) -> Prepared:
     scaler = Standardizer(x[~valid]) if cfg.scale else None
     if scaler is not None:
         x = scaler(x)
-    return Prepared(columns, baseline, valid, scaler, torch.tensor(x, dtype=torch.float32),
+    return Prepared(columns, engineered, baseline, valid, scaler, torch.tensor(x, dtype=torch.float32),
                     torch.tensor(target, dtype=torch.float32)[:, None])
 
 
@@ -329,7 +397,7 @@ class Run:
     def predict_mlp(self, frame: pd.DataFrame, models: list[nn.Module] | None = None) -> np.ndarray:
         """[N] mean over the MLP ensemble members (``self.models`` unless given)."""
         models = self.models if models is None else models
-        x = frame[self.prep.columns].to_numpy(dtype=np.float64)
+        x = self.prep.inputs(frame)
         if self.prep.scaler is not None:
             x = self.prep.scaler(x)
         xt = torch.tensor(x, dtype=torch.float32)
@@ -412,13 +480,15 @@ def finish_run(cfg: Config, train: CovidTable, prep: Prepared, models: list[nn.M
 
 def reference_scores(train: CovidTable, valid_mask: np.ndarray, columns: list[str]) -> dict[str, float]:
     """Validation MSE of two models any network should beat, on the same split:
-    persistence (the last known day's tested_positive) and ridge regression on ``columns``
-    (standardised on training rows, alpha by cross-validation on training rows)."""
+    persistence (the last known day's tested_positive) and ridge regression on ``columns`` (the
+    file's columns or engineered features; standardised on training rows, alpha by
+    cross-validation on training rows)."""
     from sklearn.linear_model import RidgeCV
 
     y = train.frame[train.target_column].to_numpy(dtype=np.float64)
     last = train.frame[f"tested_positive_d{train.n_days - 1}"].to_numpy(dtype=np.float64)
-    x = train.frame[columns].to_numpy(dtype=np.float64)
+    engineered = None if set(columns) <= set(train.frame.columns) else (train.features, train.n_days)
+    x = mlp_inputs(train.frame, columns, engineered)  # raw or engineered columns, by name
     x = Standardizer(x[~valid_mask])(x)
     ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(x[~valid_mask], y[~valid_mask])
     return {

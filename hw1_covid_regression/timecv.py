@@ -94,6 +94,20 @@ def inner_time_folds(table: CovidTable) -> list[Fold]:
         return [Fold("last 20 % of every run", ~valid, valid)]
 
 
+def days_before_end(table: CovidTable) -> np.ndarray:
+    """[N] how many days before its state's last day each row's target day is (0 = the last).
+
+    Falls back to the end of each run of consecutive days when runs cannot be put in order
+    (the synthetic files' shuffled ids), as :func:`inner_time_folds` does."""
+    try:
+        group, day = state_days(table)
+    except ValueError:
+        group, day = window_chains(table)
+    last = np.zeros(group.max() + 1, dtype=int)
+    np.maximum.at(last, group, day)
+    return last[group] - day
+
+
 # --- references -----------------------------------------------------------------------------
 
 def non_id_columns(table: CovidTable, states: bool = True) -> list[str]:

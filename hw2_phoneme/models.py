@@ -15,14 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.datasets.libriphone import (
-    FEAT_DIM,
-    N_CLASSES,
-    FlatFeatures,
-    SequenceBatches,
-    WindowBatches,
-)
+from common.datasets.libriphone import FEAT_DIM, N_CLASSES, FlatFeatures
 from common.train import pair_forward
+from hw2_phoneme.batches import SequenceBatches, WindowBatches
 
 
 @dataclass

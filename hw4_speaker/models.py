@@ -342,12 +342,8 @@ def make_loaders(cfg: Config, data, store, valid_crop: int | None = None):
     """``(train_loader, valid_batches, valid_items)`` for ``fit``: a speaker-stratified split,
     ``valid_steps`` random crops per pass for training, whole validation utterances (or
     ``valid_crop``-frame centre crops, only to show how misleading that is)."""
-    from common.datasets.voxceleb import (
-        CropDataset,
-        UtteranceBatches,
-        crop_loader,
-        stratified_split,
-    )
+    from common.datasets.voxceleb import stratified_split
+    from hw4_speaker.batches import CropDataset, UtteranceBatches, crop_loader
 
     train_idx, valid_idx = stratified_split([y for *_, y in data.train], cfg.valid_ratio, cfg.seed)
     train_items = [data.train[i] for i in train_idx]

@@ -63,6 +63,21 @@ def test_feature_selection_uses_training_rows_only(synthetic):
     assert "wearing_mask_d1" not in cols and "tested_positive_d4" in cols
 
 
+def test_engineered_mlp_inputs_are_the_epidemic_change_features(synthetic):
+    from hw1_covid_regression.covid_model import engineer_features, epidemic_columns, prepare
+
+    train, test = synthetic
+    cfg = build_config(Config, PRESETS, "strong", n_epochs=2, early_stop=2)
+    prep = prepare(cfg, train)
+    feats = engineer_features(train.frame, train.features, train.n_days)
+    assert prep.columns == epidemic_columns(list(feats.columns)) and "cli_change" in prep.columns
+    x = feats[prep.columns].to_numpy()
+    x_train = x[~prep.valid_mask]
+    np.testing.assert_allclose(prep.x.numpy(), (x - x_train.mean(0)) / x_train.std(0), rtol=1e-5, atol=1e-5)
+    run = train_ensemble(cfg, train)  # the test file (no target column) goes through the same path
+    assert np.isfinite(run.predict(test.frame)).all() and len(run.predict(test.frame)) == len(test.frame)
+
+
 def test_scaler_is_fitted_on_training_rows():
     x = np.array([[0.0, 1.0], [2.0, 1.0], [100.0, 1.0]])
     s = Standardizer(x[:2])
@@ -92,7 +107,7 @@ def test_notebook_smoke_run(tmp_path, check_readme_outputs):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["data"] == "synthetic" and metrics["preset"] == "boss"
     assert len(metrics["seeds"]) == 3 and np.isfinite(metrics["value"])
-    assert set(metrics["blend"]) == {"mlp", "ridge", "linear_change", "hgb_change"}
+    assert set(metrics["blend"]) == set(PRESETS["boss"]["blend"]) and len(metrics["blend"]) >= 4
     assert validate_submission(tmp_path / "pred.csv", "hw1", n_rows=37 * 4) == 37 * 4
     for plot in ("learning_curves.png", "pred_vs_true.png", "valid_over_time.png"):
         assert (tmp_path / plot).stat().st_size > 1000

@@ -202,7 +202,7 @@ def test_boss_prediction_is_the_weighted_sum_of_its_components(synthetic_dir):
     cfg = build_config(Config, PRESETS, "boss", n_epochs=5, early_stop=5)
     run = train_ensemble(cfg, train)
     parts = run.component_predictions(test.frame)
-    assert set(parts) == {"mlp", "ridge", "linear_change", "hgb_change"} and len(run.models) == 3
+    assert set(parts) == set(cfg.blend_weights) and len(run.models) == 3
     expected = sum(cfg.blend_weights[k] * v for k, v in parts.items())
     np.testing.assert_allclose(run.predict(test.frame), expected, rtol=1e-12)
     # the validation score uses components fitted without the validation rows
@@ -278,3 +278,85 @@ def test_ridge_alpha_falls_back_to_the_end_of_every_run_when_runs_cannot_be_orde
             assert truth[m & folds[0].train].max() < truth[m & folds[0].valid].min()
             chain_end[c] = True
     assert chain_end
+
+
+# --- change-space components, each against scikit-learn called directly -------------------------
+
+def _change_problem(synthetic_dir):
+    from hw1_covid_regression.covid_model import ChangeModel
+
+    train, test = load_covid(synthetic_dir / "covid.train.csv", synthetic_dir / "covid.test.csv")
+    fold = rolling_folds(train)[0]
+    part, frame = subset(train, fold.train), train.frame[fold.valid]
+    probe = ChangeModel("ridge", part, columns="epidemic")
+    x = engineer_features(part.frame, part.features, part.n_days)[probe.columns].to_numpy()
+    xv = engineer_features(frame, part.features, part.n_days)[probe.columns].to_numpy()
+    last, last_v = part.frame["tested_positive_d4"].to_numpy(), frame["tested_positive_d4"].to_numpy()
+    return part, frame, x, xv, part.frame[part.target_column].to_numpy() - last, last_v
+
+
+def test_days_before_end_counts_back_from_each_states_last_day():
+    from hw1_covid_regression.timecv import days_before_end
+
+    table, truth = _table_with_known_days(5)
+    got = days_before_end(table)
+    for s in range(3):
+        m = table.state_index == s
+        # day ranks within the state: the missing day of gap_state is not counted
+        assert sorted(got[m]) == list(range(m.sum())) and got[m][np.argmax(truth[m])] == 0
+    assert np.all(np.diff(got[np.argsort(truth)][table.state_index[np.argsort(truth)] == 0]) == -1)
+
+
+def test_change_ridge_equals_sklearn_with_recency_weights(synthetic_dir):
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from hw1_covid_regression.covid_model import ChangeModel
+    from hw1_covid_regression.timecv import days_before_end
+
+    part, frame, x, xv, z, last_v = _change_problem(synthetic_dir)
+    w = np.exp(-days_before_end(part) / 30.0)
+    w = w / w.mean()
+    scaler = StandardScaler().fit(x)
+    direct = Ridge(alpha=10.0).fit(scaler.transform(x), z, sample_weight=w)
+    model = ChangeModel("ridge", part, columns="epidemic", alpha=10.0, recency=30.0).fit(part)
+    np.testing.assert_allclose(model.predict(frame), direct.predict(scaler.transform(xv)) + last_v,
+                               rtol=1e-8, atol=1e-8)
+    unweighted = ChangeModel("ridge", part, columns="epidemic", alpha=10.0).fit(part)
+    assert not np.allclose(unweighted.predict(frame), model.predict(frame))
+
+
+def test_change_ridge_alpha_minimises_the_inner_time_fold_error(synthetic_dir):
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from hw1_covid_regression.covid_model import ChangeModel
+    from hw1_covid_regression.timecv import ALPHAS, inner_time_folds
+
+    part, frame, x, _, z, _ = _change_problem(synthetic_dir)
+    errors = []
+    for a in ALPHAS:
+        err = []
+        for f in inner_time_folds(part):
+            s = StandardScaler().fit(x[f.train])
+            m = Ridge(alpha=a).fit(s.transform(x[f.train]), z[f.train])
+            err.append(np.mean((m.predict(s.transform(x[f.valid])) - z[f.valid]) ** 2))
+        errors.append(np.mean(err))
+    model = ChangeModel("ridge", part, columns="epidemic").fit(part)
+    assert model.alpha == ALPHAS[int(np.argmin(errors))]
+
+
+def test_change_kernel_equals_sklearn_kernel_ridge_on_the_centred_change(synthetic_dir):
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.preprocessing import StandardScaler
+
+    from hw1_covid_regression.covid_model import ChangeModel
+
+    part, frame, x, xv, z, last_v = _change_problem(synthetic_dir)
+    scaler = StandardScaler().fit(x)
+    direct = KernelRidge(alpha=1.0, kernel="rbf", gamma=0.003).fit(scaler.transform(x), z - z.mean())
+    model = ChangeModel("kernel", part, columns="epidemic").fit(part)
+    np.testing.assert_allclose(model.predict(frame),
+                               direct.predict(scaler.transform(xv)) + z.mean() + last_v, rtol=1e-7, atol=1e-7)
+    with pytest.raises(ValueError, match="kind must be"):
+        ChangeModel("forest", part)

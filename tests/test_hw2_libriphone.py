@@ -21,15 +21,13 @@ from common.datasets.libriphone import (
     IGNORE_INDEX,
     SILENCE,
     LibriphoneFormatError,
-    SequenceBatches,
-    WindowBatches,
     load_feature,
     load_libriphone,
-    pad_utterances,
     read_split,
     split_by_utterance,
     verify_layout,
 )
+from hw2_phoneme.batches import SequenceBatches, WindowBatches, pad_utterances
 from tests.reference_hw2 import official_concat_feat, official_preprocess_data
 
 

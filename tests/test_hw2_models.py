@@ -8,14 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from common.datasets.libriphone import (
-    SequenceBatches,
-    load_libriphone,
-    pad_utterances,
-    write_synthetic,
-)
+from common.datasets.libriphone import load_libriphone, write_synthetic
 from common.submission import validate_submission, write_submission
 from common.train import fit
+from hw2_phoneme.batches import SequenceBatches, pad_utterances
 from hw2_phoneme.models import (
     PRESETS,
     BiRNNTagger,

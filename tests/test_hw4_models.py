@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from common.config import build_config
 from common.datasets import voxceleb as vc
+from hw4_speaker import batches as batches_mod
 from hw4_speaker import models as M
 
 ALL = ["simple", "medium", "strong", "boss"]
@@ -34,7 +35,7 @@ def small(preset: str, **kw) -> M.Config:
 
 
 def padded_with_garbage(mels):
-    x, mask = vc.pad_batch(mels)
+    x, mask = batches_mod.pad_batch(mels)
     noise = 50 * torch.randn_like(x)  # anything in the padding must not matter
     return torch.where(mask.unsqueeze(-1), x, noise), mask
 
@@ -106,7 +107,7 @@ def test_forward_passes_labels_only_in_training():
     torch.manual_seed(0)
     cfg = small("boss", dropout=0.0)
     model = M.build_model(cfg, 6)
-    x, mask = vc.pad_batch([torch.randn(n, 40) for n in (20, 9)])
+    x, mask = batches_mod.pad_batch([torch.randn(n, 40) for n in (20, 9)])
     labels = torch.tensor([2, 5])
     model.train()
     out_train, _ = M.speaker_forward(model, (x, mask, labels))
@@ -131,8 +132,8 @@ def test_batched_inference_equals_batch_size_one(preset, smoke_set):
     data, store = smoke_set
     torch.manual_seed(0)
     model = M.build_model(small(preset), data.n_speakers)
-    batched = M.predict_logits(model, vc.UtteranceBatches(store, data.test, batch_size=7), len(data.test))
-    single = M.predict_logits(model, vc.UtteranceBatches(store, data.test, batch_size=1), len(data.test))
+    batched = M.predict_logits(model, batches_mod.UtteranceBatches(store, data.test, batch_size=7), len(data.test))
+    single = M.predict_logits(model, batches_mod.UtteranceBatches(store, data.test, batch_size=1), len(data.test))
     assert torch.equal(batched.argmax(1), single.argmax(1))
     assert torch.allclose(batched, single, atol=1e-5)
 
@@ -202,7 +203,7 @@ def test_interrupted_training_resumes_to_the_same_weights(smoke_set, tmp_path, m
 
 def test_time_first_input_is_refused():
     model = M.build_model(small("strong"), 5)
-    x, mask = vc.pad_batch([torch.randn(7, 40), torch.randn(4, 40)])
+    x, mask = batches_mod.pad_batch([torch.randn(7, 40), torch.randn(4, 40)])
     with pytest.raises(ValueError, match="time-first"):
         model(x.transpose(0, 1), mask)
     with pytest.raises(ValueError, match="batch-first"):

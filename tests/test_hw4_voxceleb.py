@@ -16,6 +16,7 @@ from common.data import FORMATS, FetchError, fetch, resolve_data_dir
 from common.datasets import voxceleb as vc
 from common.datasets.voxceleb.synthetic import _smooth_curves, _speech_and_gaps
 from common.fetch import sha256sum
+from hw4_speaker import batches as batches_mod
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def test_stratified_split_covers_every_speaker():
 def test_crops_and_padding(smoke_dir):
     data = vc.load_dataset(smoke_dir)
     store = vc.FeatureStore(data, preload=True)
-    ds = vc.CropDataset(store, data.train, segment_len=64)
+    ds = batches_mod.CropDataset(store, data.train, segment_len=64)
     torch.manual_seed(0)
     for i in range(len(ds)):
         mel, label = ds[i]
@@ -147,15 +148,15 @@ def test_crops_and_padding(smoke_dir):
         # the crop is a contiguous window of the utterance
         starts = [s for s in range(length - mel.shape[0] + 1) if torch.equal(full[s:s + mel.shape[0]], mel)]
         assert starts
-    x, mask, y = vc.collate_crops([(torch.ones(3, 40), 1), (torch.ones(5, 40), 2)])
+    x, mask, y = batches_mod.collate_crops([(torch.ones(3, 40), 1), (torch.ones(5, 40), 2)])
     assert x.shape == (2, 5, 40) and mask.sum(1).tolist() == [3, 5] and (x[0, 3:] == 0).all()
-    loader = vc.crop_loader(ds, batch_size=4, steps_per_pass=7, seed=0)
+    loader = batches_mod.crop_loader(ds, batch_size=4, steps_per_pass=7, seed=0)
     assert len(list(loader)) == 7 and loader.generator is not None
 
 
 def test_bucket_batches_respects_limits_and_covers_all():
     lengths = [5, 100, 7, 50, 51, 3, 99, 1000]
-    batches = vc.bucket_batches(lengths, batch_size=3, max_frames=200)
+    batches = batches_mod.bucket_batches(lengths, batch_size=3, max_frames=200)
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     for b in batches:
         assert len(b) <= 3 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 200)
@@ -166,7 +167,7 @@ def test_utterance_batches_are_whole_and_indexed(smoke_dir):
     data = vc.load_dataset(smoke_dir)
     store = vc.FeatureStore(data)
     seen = []
-    for x, mask, labels, index in vc.UtteranceBatches(store, data.test, batch_size=5):
+    for x, mask, labels, index in batches_mod.UtteranceBatches(store, data.test, batch_size=5):
         for row, i in enumerate(index.tolist()):
             n = data.test[i][1]
             assert mask[row].sum() == n and torch.equal(x[row, :n], store[data.test[i][0]])

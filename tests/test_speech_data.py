@@ -1,4 +1,4 @@
-"""The espeak-ng speech-like data kind (common/datasets/speech.py): feature maths against exact
+"""The espeak-ng speech-like data kind (benchmarks/speech_data.py): feature maths against exact
 references, label/frame alignment against the audio itself, the course layouts, determinism.
 
 Tests that synthesise speech need espeak-ng (``apt-get install -y espeak-ng``) and skip
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from common.datasets import speech as S
+from benchmarks import speech_data as S
 from common.datasets import voxceleb as vc
 from common.datasets.libriphone import read_labels, read_split, verify_layout
 
@@ -187,14 +187,16 @@ def test_hw4_layout_answers_and_determinism(tmp_path):
 
 
 @needs_espeak
-def test_common_data_cli_writes_the_speech_kind(tmp_path, monkeypatch, capsys):
-    """``python -m common.data synthetic hw2 --kind speech`` (smoke size here): the course's
-    layout, labelled synthetic, cached under its own name."""
+def test_command_line_writes_a_folder_labelled_synthetic(tmp_path, monkeypatch, capsys):
+    """``python -m benchmarks.speech_data hw2 --smoke``: by default under the data root, in the
+    course's layout, and ``common.data`` labels it synthetic (a notebook's banner says so)."""
     from common import data
 
     monkeypatch.setenv("ML2022_DATA_DIR", str(tmp_path))
-    folder = data.synthetic_data_dir("hw2", smoke=True, kind="speech")
-    assert "-speech-" in folder.name and data.label_of("hw2", folder) == "synthetic"
+    assert S.main(["hw2", "--smoke"]) == 0
+    folder = tmp_path / "synthetic" / "libriphone-speech-seed0-smoke"
+    assert str(folder) in capsys.readouterr().out
     verify_layout(folder)
-    with pytest.raises(ValueError, match="hw2 and hw4 only"):
-        data.synthetic_data_dir("hw1", kind="speech")
+    assert data.label_of("hw2", folder) == "synthetic"
+    with pytest.raises(SystemExit):
+        S.main(["hw2", "--smoke", "--set", "n_utts=3"])  # no such field: an error naming the fields

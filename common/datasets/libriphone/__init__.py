@@ -10,12 +10,6 @@ Layout (Kaggle ``ml2022spring-hw2``, the official ``libriphone.zip``)::
 """
 
 from common.datasets import DataFormat
-from common.datasets.libriphone.batches import (
-    SequenceBatches,
-    WindowBatches,
-    gather_windows,
-    pad_utterances,
-)
 from common.datasets.libriphone.fetch import fetch_libriphone
 from common.datasets.libriphone.load import (
     FEAT_DIM,

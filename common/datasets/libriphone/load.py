@@ -1,6 +1,5 @@
-"""HW2 "libriphone" (framewise phoneme classification): a loader that keeps every feature frame
-once in memory, frame-window and whole-utterance batches built on the fly, and a synthetic
-generator in the exact on-disk layout.
+"""HW2 "libriphone" (framewise phoneme classification): a checked loader that keeps every
+feature frame once in memory, and the official train/validation split by utterance.
 
 Layout (ML2022Spring HW2, Kaggle ``ml2022spring-hw2``)::
 
@@ -13,9 +12,8 @@ Layout (ML2022Spring HW2, Kaggle ``ml2022spring-hw2``)::
 Why flat memory: the official sample materialises every (2k+1)-frame window
 (``torch.empty(3_000_000, 39 * concat_nframes)`` per split), so RAM grows linearly with the
 context width (about 25 GB for train + valid at 61 frames). Here the features of all
-utterances are one ``[N, 39]`` tensor plus offsets; a batch of windows is gathered with index
-arithmetic (positions clamped to the utterance's first/last frame, which is exactly the
-official edge replication), so memory does not depend on the width.
+utterances are one ``[N, 39]`` tensor plus offsets; ``hw2_phoneme/batches.py`` gathers a batch
+of windows with index arithmetic, so memory does not depend on the width.
 """
 
 

@@ -9,14 +9,6 @@ Layout of ``Dataset/``::
 """
 
 from common.datasets import DataFormat
-from common.datasets.voxceleb.batches import (
-    CropDataset,
-    UtteranceBatches,
-    bucket_batches,
-    collate_crops,
-    crop_loader,
-    pad_batch,
-)
 from common.datasets.voxceleb.fetch import (
     MANIFEST_NAME,
     PART_URLS,

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from common.datasets.libriphone.load import IGNORE_INDEX, FlatFeatures
+from common.datasets.libriphone import IGNORE_INDEX, FlatFeatures
 
 
 def gather_windows(feats: torch.Tensor, frames: torch.Tensor, first: torch.Tensor,

@@ -9,7 +9,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
-from common.datasets.voxceleb.load import FeatureStore
+from common.datasets.voxceleb import FeatureStore
 
 
 def pad_batch(mels: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,10 +23,13 @@ Pieces (all deterministic given the seed):
   layouts), plus the hidden answers (``synthetic_test_labels.txt`` / ``.json``) that the
   notebooks never read, and ``SYNTHETIC_SPEECH.md`` saying what the folder is.
 
+It lives with the benchmarks because only they (and its tests) use it; the notebooks read its
+folders like any other (``data_source="<folder>"``; labelled synthetic).
+
 Command line (espeak-ng must be installed: ``apt-get install -y espeak-ng``)::
 
-    python -m common.datasets.speech hw2 --out data/synthetic/libriphone-speech --seed 0
-    python -m common.datasets.speech hw4 --out data/synthetic/Dataset-speech --seed 0
+    python -m benchmarks.speech_data hw2 --seed 0   # -> <data root>/synthetic/libriphone-speech-seed0
+    python -m benchmarks.speech_data hw4 --seed 0 --out DIR --set n_speakers=16
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy import signal
+
+from common.datasets import SYNTHETIC_MARKER
+from common.io import atomic_open
+from common.paths import data_root
 
 ESPEAK_RATE = 22050  # espeak-ng's output sample rate
 SAMPLE_RATE = 16000  # LibriSpeech / VoxCeleb (the course's features)
@@ -539,17 +546,22 @@ def _save_tensor(path: Path, x: np.ndarray) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_open(path) as f:
+        f.write(text)
 
 
 MARKER = "SYNTHETIC_SPEECH.md"
 
 
+def _write_markers(out: Path, text: str) -> None:
+    """What the folder is (``MARKER``), and the marker that makes ``common.data`` label it synthetic."""
+    _write_text(out / MARKER, text)
+    _write_text(out / SYNTHETIC_MARKER, f"Synthetic speech (espeak-ng), not the course's data: see {MARKER}\n")
+
+
 def _marker_text(kind: str, seed: int, spec, extra: str) -> str:
     return (f"# SYNTHETIC speech ({kind}), not the course data\n\n"
-            f"Written by `python -m common.datasets.speech {kind} --seed {seed}` from espeak-ng "
+            f"Written by `python -m benchmarks.speech_data {kind} --seed {seed}` from espeak-ng "
             f"text-to-speech (voices, pitch/speed/formant warps, channel colouring, noise).\n"
             f"Numbers measured on this folder are synthetic-speech numbers, not Kaggle scores.\n\n"
             f"{extra}\n\nSpec: `{json.dumps(asdict(spec))}`\n")
@@ -596,7 +608,7 @@ def write_hw2(out_dir: str | os.PathLike, seed: int = 0, smoke: bool = False,
     summary = {"train": spec.n_train, "test": spec.n_test,
                "train_frames": int(counts.sum()), "classes_seen": int((counts > 0).sum()),
                "silence_share": round(float(counts[0] / max(1, counts.sum())), 3)}
-    _write_text(out / MARKER, _marker_text(
+    _write_markers(out, _marker_text(
         "hw2", seed, spec, "Layout: libriphone (feat/train, feat/test, train_split.txt, "
         "test_split.txt, train_labels.txt). Labels: 0 = silence, 1..39 = ARPAbet "
         f"{' '.join(ARPABET)}, 40 = other. Hidden answers: synthetic_test_labels.txt.\n\n"
@@ -732,7 +744,7 @@ def write_hw4(out_dir: str | os.PathLike, seed: int = 0, smoke: bool = False,
     summary = {"speakers": spec.n_speakers, "train": spec.n_speakers * spec.train_per_speaker,
                "test": len(utterances), "median_len": int(np.median(lengths)),
                "min_len": int(min(lengths)), "max_len": int(max(lengths))}
-    _write_text(out / MARKER, _marker_text(
+    _write_markers(out, _marker_text(
         "hw4", seed, spec, "Layout: the HW4 Dataset/ (mapping.json, metadata.json, testdata.json, "
         "uttr-*.pt with 40-dim log-mel). Voices: "
         + ", ".join(f"{n}={v.name}/p{v.pitch}/r{v.rate}/w{v.warp:.2f}" for n, v in zip(names, voices))
@@ -748,7 +760,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write a synthetic-speech data folder "
                                      "(espeak-ng) in the course's HW2 or HW4 layout.")
     parser.add_argument("hw", choices=["hw2", "hw4"])
-    parser.add_argument("--out", required=True, help="folder to write (libriphone/ or Dataset/ content)")
+    parser.add_argument("--out", default=None, help="folder to write (libriphone/ or Dataset/ "
+                        "content); default <data root>/synthetic/<libriphone|Dataset>-speech-seed<seed>")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true", help="a tiny set (tests)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -768,8 +781,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = cls(**fields)
     t0 = time.time()
     writer = write_hw2 if args.hw == "hw2" else write_hw4
-    summary = writer(args.out, seed=args.seed, spec=spec, progress=True)
-    print(json.dumps(summary), f"({time.time() - t0:.0f} s)")
+    out = args.out or data_root() / "synthetic" / (
+        f"{'libriphone' if args.hw == 'hw2' else 'Dataset'}-speech-seed{args.seed}{'-smoke' if args.smoke else ''}")
+    summary = writer(out, seed=args.seed, spec=spec, progress=True)
+    print(json.dumps(summary), f"({time.time() - t0:.0f} s)\n{out}")
     return 0
 
 
