@@ -171,6 +171,19 @@ def test_presets_keep_the_course_values():
     assert build_config(M.Config, M.PRESETS, "boss", smoke=True).total_steps == 20 and build_config(M.Config, M.PRESETS, "boss", smoke=True).model == "conformer"
 
 
+def test_cpu_budget_replaces_only_what_the_user_did_not_set():
+    boss = build_config(M.Config, M.PRESETS, "boss", learning_rate=5e-4)
+    cpu = M.apply_cpu_budget(boss, explicit=["segment_len"])
+    assert (cpu.batch_size, cpu.total_steps, cpu.warmup_steps, cpu.valid_steps) == (
+        16, M.CPU_STEPS, M.CPU_STEPS // 10, M.CPU_STEPS // 4)
+    assert cpu.segment_len == boss.segment_len == 256  # set explicitly: kept
+    assert (cpu.model, cpu.n_layers, cpu.head, cpu.learning_rate) == ("conformer", 4, "amsoftmax", 5e-4)
+    assert boss.total_steps == 100000  # the preset itself is untouched
+    assert M.apply_cpu_budget(boss, explicit=M.CPU_BUDGET) == boss
+    smoke = build_config(M.Config, M.PRESETS, "boss", smoke=True)
+    assert M.apply_cpu_budget(smoke) == smoke  # CI sizes are smaller still
+
+
 def test_interrupted_training_resumes_to_the_same_weights(smoke_set, tmp_path, monkeypatch):
     """Stop mid-run (after the first validation), resume from the checkpoint: the final
     weights equal an uninterrupted run's (same crops, dropout and schedule)."""

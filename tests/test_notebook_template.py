@@ -21,7 +21,7 @@ NOTEBOOKS = {  # notebook, module with Config, extra run knobs, the section head
              "## Validation scores", "## Test predictions and submission"]),
     "hw2": ("hw2_phoneme/hw2_phoneme.ipynb", "hw2_phoneme.models", set(),
             ["## Data", "## Windows", "## Model", "## Training", "## Validation", "## Test predictions and submission"]),
-    "hw4": ("hw4_speaker/hw4_speaker.ipynb", "hw4_speaker.models", {"cpu_threads"},
+    "hw4": ("hw4_speaker/hw4_speaker.ipynb", "hw4_speaker.models", {"cpu_threads", "cpu_budget"},
             ["## Data", "## Crops and batches", "## Model", "## Training", "## Validation", "## Test predictions and submission"]),
     "hw2_2": ("hw2_hessian/hw2_hessian.ipynb", "hw2_hessian.hessian", set(),
               ["## Data", "## The model", "## 1. The course's procedure", "## 2. The exact Hessian",
