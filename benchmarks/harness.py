@@ -56,7 +56,27 @@ def machine() -> str:
             f"torch {torch.__version__}")
 
 
+def shared_machine(threads: int, load_before: float, minutes: float) -> str:
+    """The machine line of a benchmark whose runs go one after another on a shared machine."""
+    import torch
+
+    return (f"Machine: {os.cpu_count()} cores ({cpu_model()}), no GPU, {threads} torch thread(s), "
+            f"runs one after another, python {platform.python_version()}, torch {torch.__version__}; "
+            f"shared with other jobs (load average {load_before:.1f} at the start, "
+            f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {minutes:.1f} min.")
+
+
 # --------------------------------------------------------------------------- the report
+def spread(values: Sequence[float]) -> str:
+    """``mean ± std [min, max]`` (just the value for a single run)."""
+    import statistics
+
+    if len(values) < 2:
+        return f"{values[0]:.4f}"
+    return (f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} "
+            f"[{min(values):.4f}, {max(values):.4f}]")
+
+
 def write_report(path: str | os.PathLike | None, report: str | Sequence[str],
                  append: bool = False) -> str:
     """Print a benchmark report (text, or lines to join) and write it to ``path`` atomically,

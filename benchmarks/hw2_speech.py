@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -140,6 +139,8 @@ def describe(m: dict) -> str:
 
 
 def summary_row(name: str, rs: list[dict]) -> str:
+    from benchmarks.harness import spread
+
     m = rs[0]
     return (f"| {name} | {describe(m)} | {m['params']:,} | {len(rs)} | "
             f"{spread([r['valid_raw'] for r in rs])} | "
@@ -177,12 +178,6 @@ def tuning_section(paths: list[str]) -> list[str]:
         lines += [""] if any(v[0].get("note") for v in by.values()) else []
     return lines
 
-
-def spread(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.4f}"
-    return (f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} "
-            f"[{min(values):.4f}, {max(values):.4f}]")
 
 
 def main() -> int:
@@ -224,20 +219,16 @@ def main() -> int:
     total = time.time() - t_all
     if not args.out:
         return 0
-    from benchmarks.harness import cpu_model, write_report
+    from benchmarks.harness import shared_machine, write_report
+    from benchmarks.speech_data import folder_summary
     from hw2_phoneme.models import PRESETS
 
-    marker = (data_dir / "SYNTHETIC_SPEECH.md")
-    marker_lines = marker.read_text().splitlines() if marker.is_file() else []
-    summary = " ".join(ln for ln in marker_lines if ln.startswith(("Summary", "Spec")))
+    summary = folder_summary(data_dir)
     r0 = rows[0]
     lines = [
         "# HW2 on SYNTHETIC SPEECH (espeak-ng), presets vs a plain BiLSTM at equal epochs", "",
         f"Command: `{command}`", "",
-        f"Machine: {os.cpu_count()} cores ({cpu_model()}), no GPU, {args.threads} torch thread(s), "
-        f"runs one after another, python {platform.python_version()}, torch {torch.__version__}; "
-        f"shared with other jobs (load average {load_before[0]:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {total / 60:.1f} min.", "",
+        shared_machine(args.threads, load_before[0], total / 60), "",
         f"Data: `python -m benchmarks.speech_data hw2 --out {args.data} --seed 0` "
         f"plus the spec below (espeak-ng voices with pitch/speed/formant variation, channel colouring, 0-20 dB noise, "
         f"a competing talker in 40 % of the utterances, 39-dim MFCC+Δ+ΔΔ with CMVN, labels from "

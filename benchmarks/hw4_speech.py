@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -97,12 +96,6 @@ def tuning_section(path: Path) -> list[str]:
     return lines
 
 
-def spread(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.4f}"
-    return (f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} "
-            f"[{min(values):.4f}, {max(values):.4f}]")
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -148,20 +141,16 @@ def main() -> int:
     total = time.time() - t_all if not args.from_jsonl else sum(r["seconds"] for r in rows)
     if not args.out:
         return 0
-    from benchmarks.harness import cpu_model, write_report
+    from benchmarks.harness import shared_machine, spread, write_report
+    from benchmarks.speech_data import folder_summary
     from hw4_speaker import models as M
 
-    marker = data_dir / "SYNTHETIC_SPEECH.md"
-    marker_lines = marker.read_text().splitlines() if marker.is_file() else []
-    summary = " ".join(ln for ln in marker_lines if ln.startswith(("Summary", "Spec")))
+    summary = folder_summary(data_dir)
     r0 = rows[0]
     lines = [
         "# HW4 on SYNTHETIC SPEECH (espeak-ng), presets at equal steps", "",
         f"Command: `{command}`", "",
-        f"Machine: {os.cpu_count()} cores ({cpu_model()}), no GPU, {args.threads} torch thread(s), "
-        f"runs one after another, python {platform.python_version()}, torch {torch.__version__}; "
-        f"shared with other jobs (load average {load_before[0]:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end). Whole benchmark: {total / 60:.1f} min.", "",
+        shared_machine(args.threads, load_before[0], total / 60), "",
         f"Data: `python -m benchmarks.speech_data hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
         "espeak-ng voice families with their own pitch/range/speed/formant warp; each recording "
         "1-3 sentences with silence / noise bursts / tones between them, a competing talker in "

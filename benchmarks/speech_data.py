@@ -553,6 +553,13 @@ def _write_text(path: Path, text: str) -> None:
 MARKER = "SYNTHETIC_SPEECH.md"
 
 
+def folder_summary(folder: str | os.PathLike) -> str:
+    """The ``Summary``/``Spec`` lines of a folder's :data:`MARKER` (empty if it has none)."""
+    marker = Path(folder) / MARKER
+    lines = marker.read_text().splitlines() if marker.is_file() else []
+    return " ".join(ln for ln in lines if ln.startswith(("Summary", "Spec")))
+
+
 def _write_markers(out: Path, text: str) -> None:
     """What the folder is (``MARKER``), and the marker that makes ``common.data`` label it synthetic."""
     _write_text(out / MARKER, text)
