@@ -129,13 +129,17 @@ def test_state_days_follow_time_when_file_order_and_chains_differ():
         assert sorted(day[m]) == list(range(m.sum()))
 
 
-def test_state_days_refuses_runs_whose_ids_interleave():
+def _table_with_interleaved_ids() -> tuple[CovidTable, np.ndarray]:
+    """The state with a gap gets ids that interleave its two runs: order by id is a guess."""
     table, truth = _table_with_known_days(5)
     frame = table.frame.copy()
-    # give the state with a gap ids that interleave its two runs: order by id is now a guess
     rows = np.flatnonzero(table.state_index == 1)
     frame.loc[rows, "id"] = np.random.default_rng(0).permutation(frame.loc[rows, "id"].to_numpy())
-    bad = CovidTable(None, frame, table.states, table.features, 5, True)
+    return CovidTable(None, frame, table.states, table.features, 5, True), truth
+
+
+def test_state_days_refuses_runs_whose_ids_interleave():
+    bad, _ = _table_with_interleaved_ids()
     with pytest.raises(ValueError, match="overlapping ids"):
         state_days(bad)
 
@@ -261,11 +265,7 @@ def test_refit_on_all_rows_changes_the_submission_not_the_validation_score(synth
 def test_ridge_alpha_falls_back_to_the_end_of_every_run_when_runs_cannot_be_ordered():
     from hw1_covid_regression.timecv import inner_time_folds
 
-    table, truth = _table_with_known_days(5)
-    frame = table.frame.copy()
-    rows = np.flatnonzero(table.state_index == 1)
-    frame.loc[rows, "id"] = np.random.default_rng(0).permutation(frame.loc[rows, "id"].to_numpy())
-    bad = CovidTable(None, frame, table.states, table.features, 5, True)
+    bad, truth = _table_with_interleaved_ids()
     folds = inner_time_folds(bad)
     assert len(folds) == 1
     chain_end = {}  # within every run of consecutive days, validation rows come after training rows
