@@ -13,7 +13,6 @@ selection 0.45-0.6, 0.525-0.675, 0.6-0.75, 0.5-0.75, 0.65-0.75; latest 0.75-1
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -37,24 +36,6 @@ from hw1_covid_regression.timecv import (
 
 REFERENCES = ("ridge", "linreg", "persistence")
 SEEDS = (5201314, 1, 2, 3, 4)
-
-
-def choose_weights(records: list[dict], components: tuple[str, ...], step: float = 0.1
-                   ) -> tuple[dict[str, float], float]:
-    """Blend weights on the simplex (multiples of ``step``) that minimise the mean over
-    ``records`` of blend MSE / ridge MSE. Each record holds ``y``, ``ridge_ref`` (the reference) and one
-    prediction per component. Returns (weights, that mean)."""
-    n = round(1 / step)
-    best, best_score = None, np.inf
-    for ks in itertools.product(range(n + 1), repeat=len(components) - 1):
-        if sum(ks) > n:
-            continue
-        w = np.array([*ks, n - sum(ks)]) / n
-        score = np.mean([np.mean((sum(wi * r[c] for wi, c in zip(w, components)) - r["y"]) ** 2)
-                         / np.mean((r["ridge_ref"] - r["y"]) ** 2) for r in records])
-        if score < best_score - 1e-12:
-            best, best_score = w, score
-    return {c: round(float(wi), 6) for c, wi in zip(components, best)}, float(best_score)
 
 
 def nnls_weights(records: list[dict], components: tuple[str, ...]) -> np.ndarray:
