@@ -6,13 +6,13 @@ the selection folds only and reports the latest fold (each state's last quarter)
         [--presets simple medium strong boss] [--out benchmarks/RESULTS_hw1_timecv.md]
 
 Folds (fractions of each state's days; train = every day before the start):
-selection 0.45-0.6, 0.525-0.675, 0.6-0.75; latest 0.75-1 (see hw1_covid_regression/timecv.py).
+selection 0.45-0.6, 0.525-0.675, 0.6-0.75, 0.5-0.75, 0.65-0.75; latest 0.75-1
+(see hw1_covid_regression/timecv.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -38,22 +38,53 @@ REFERENCES = ("ridge", "linreg", "persistence")
 SEEDS = (5201314, 1, 2, 3, 4)
 
 
-def choose_weights(records: list[dict], components: tuple[str, ...], step: float = 0.1
-                   ) -> tuple[dict[str, float], float]:
-    """Blend weights on the simplex (multiples of ``step``) that minimise the mean over
-    ``records`` of blend MSE / ridge MSE. Each record holds ``y``, ``ridge_ref`` (the reference) and one
-    prediction per component. Returns (weights, that mean)."""
-    n = round(1 / step)
-    best, best_score = None, np.inf
-    for ks in itertools.product(range(n + 1), repeat=len(components) - 1):
-        if sum(ks) > n:
-            continue
-        w = np.array([*ks, n - sum(ks)]) / n
-        score = np.mean([np.mean((sum(wi * r[c] for wi, c in zip(w, components)) - r["y"]) ** 2)
-                         / np.mean((r["ridge_ref"] - r["y"]) ** 2) for r in records])
-        if score < best_score - 1e-12:
-            best, best_score = w, score
-    return {c: round(float(wi), 6) for c, wi in zip(components, best)}, float(best_score)
+def nnls_weights(records: list[dict], components: tuple[str, ...]) -> np.ndarray:
+    """Non-negative weights summing to 1 that minimise the sum over ``records`` of
+    blend SSE / (ridge MSE * rows), i.e. the pooled least squares on out-of-fold predictions
+    with every record weighted as in :func:`blend_score`. Returns [len(components)]."""
+    from scipy.optimize import nnls
+
+    a, b = [], []
+    for r in records:
+        scale = 1 / np.sqrt(np.mean((r["ridge_ref"] - r["y"]) ** 2) * len(r["y"]))
+        a.append(np.column_stack([r[c] for c in components]) * scale)
+        b.append(r["y"] * scale)
+    # the sum-to-one constraint as a heavily weighted extra row
+    big = 1e3 * max(1.0, float(np.abs(np.vstack(a)).max()))
+    w, _ = nnls(np.vstack([*a, np.full(len(components), big)]), np.concatenate([*b, [big]]))
+    return w / w.sum()
+
+
+def blend_score(records: list[dict], weights: dict[str, float]) -> float:
+    """Mean over ``records`` of blend MSE / ridge MSE."""
+    return float(np.mean([np.mean((sum(w * r[c] for c, w in weights.items()) - r["y"]) ** 2)
+                          / np.mean((r["ridge_ref"] - r["y"]) ** 2) for r in records]))
+
+
+SHRINKS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def choose_weights_shrunk(records: list[dict], components: tuple[str, ...], shrinks=SHRINKS
+                          ) -> tuple[dict[str, float], float, dict[float, float]]:
+    """Blend weights ``(1 - s) * NNLS + s * equal``, with the shrinkage ``s`` chosen by
+    leave-one-year-out: the weights fitted on the other years' records are scored on the held-out
+    year's (:func:`blend_score`); the ``s`` with the best mean over held-out years wins (ties:
+    the larger ``s``), and the weights are refitted on every record. Records carry ``year``.
+    Returns (weights rounded to 3 decimals, the in-sample score, {s: leave-one-year-out score})."""
+    years = sorted({r["year"] for r in records})
+    equal = np.full(len(components), 1 / len(components))
+    loyo = {}
+    for s in shrinks:
+        held = []
+        for yr in years:
+            fit_on = [r for r in records if r["year"] != yr]
+            w = (1 - s) * nnls_weights(fit_on, components) + s * equal if fit_on else equal
+            held.append(blend_score([r for r in records if r["year"] == yr], dict(zip(components, w))))
+        loyo[s] = float(np.mean(held))
+    best = min(loyo.items(), key=lambda kv: (round(kv[1], 10), -kv[0]))[0]
+    w = (1 - best) * nnls_weights(records, components) + best * equal
+    weights = {c: round(float(wi), 3) for c, wi in zip(components, w)}
+    return weights, blend_score(records, weights), loyo
 
 
 def mse(pred: np.ndarray, y: np.ndarray) -> float:
@@ -105,7 +136,8 @@ def main() -> None:
                     cpu[preset].append(time.process_time() - t0)
                     pred = run.component_predictions(frame)
                     runs[(preset, year, fold.name, seed)] = mse(run.predict(frame), y)
-                    comps[(preset, year, fold.name, seed)] = {**pred, "y": y, "ridge_ref": refs["ridge"]}
+                    comps[(preset, year, fold.name, seed)] = {**pred, "y": y, "ridge_ref": refs["ridge"],
+                                                              "year": year}
                     if "ridge" in run.components:
                         alphas.setdefault(year, []).append(run.components["ridge"].alpha)
                     print(f"{year} {fold.name:11s} {preset:6s} seed {seed}: "
@@ -119,7 +151,7 @@ def main() -> None:
         if len(weights) < 2:
             continue
         records = [r for (p, _, f, _), r in comps.items() if p == preset and f != latest_name]
-        w, score = choose_weights(records, tuple(weights))
+        w, score, loyo = choose_weights_shrunk(records, tuple(weights))
         blend = {}
         for year in args.years:
             lat = [r for (p, yr, f, _), r in comps.items() if p == preset and yr == year and f == latest_name]
@@ -130,7 +162,7 @@ def main() -> None:
         # each component alone, scored as the blend is (mean MSE / ridge MSE, selection folds)
         comp_sel = {c: float(np.mean([mse(r[c], r["y"]) / mse(r["ridge_ref"], r["y"]) for r in records]))
                     for c in weights}
-        chosen[preset] = (weights, w, score, blend, comp_latest, comp_sel)
+        chosen[preset] = (weights, w, score, blend, comp_latest, comp_sel, loyo)
 
     def cell(values: list[float]) -> str:
         return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
@@ -184,16 +216,21 @@ def main() -> None:
             [v for (mm, y2, f, _), v in runs.items() if mm == m and y2 == yr and f != latest_name])
             for yr in args.years) + " |")
     lines += ["", "### Blend weights, chosen on the selection folds only", "",
-              "Grid over the simplex in steps of 0.1, minimising the mean over selection folds, "
-              "years and seeds of (blend MSE / ridge MSE). The latest fold was not used. "
-              "A component alone is scored the same way (ridge = 1).", "",
-              "| preset | weights in PRESETS | weights chosen | selection score | selection score per component "
+              "Non-negative least squares on the out-of-fold predictions of the selection folds "
+              "(every fold, year and seed weighted by 1 / its ridge MSE, so the score is the mean "
+              "of blend MSE / ridge MSE), shrunk towards equal weights: (1 - s) NNLS + s equal, "
+              "with s chosen by leave-one-year-out (weights fitted on two years, scored on the "
+              "third). The latest fold was not used. A component alone is scored the same way "
+              "(ridge = 1).", "",
+              "| preset | weights in PRESETS | weights chosen | leave-one-year-out score per shrinkage s "
+              "| selection score | selection score per component "
               "| latest fold with the chosen weights | latest fold per component (mean over seeds) |",
-              "|---|---|---|---|---|---|---|"]
-    for preset, (used, w, score, blend, comp_latest, comp_sel) in chosen.items():
+              "|---|---|---|---|---|---|---|---|"]
+    for preset, (used, w, score, blend, comp_latest, comp_sel, loyo) in chosen.items():
         same = all(abs(used.get(c, 0) - w[c]) < 1e-6 for c in w)
         lines.append(
-            f"| {preset} | {used} | {w}{'' if same else ' (differs: update PRESETS)'} | {score:.4f} | "
+            f"| {preset} | {used} | {w}{'' if same else ' (differs: update PRESETS)'} | "
+            + ", ".join(f"s={k:g}: {v:.4f}" for k, v in loyo.items()) + f" | {score:.4f} | "
             + ", ".join(f"{c} {v:.4f}" for c, v in comp_sel.items()) + " | "
             + ", ".join(f"{yr} {cell(blend[yr])}" for yr in args.years) + " | "
             + "; ".join(f"{c}: " + ", ".join(f"{comp_latest[c][yr]:.4f}" for yr in args.years)

@@ -68,8 +68,11 @@ class Config:
 PRESETS: dict[str, dict] = {
     # The official 2022 sample code, so its numbers can be reproduced.
     "simple": {},
-    # Feature selection by correlation on training rows; the sample's optimiser otherwise.
-    "medium": {"features": "selected", "learning_rate": 1e-4},
+    # Feature selection by correlation on training rows, standardised inputs (unscaled, the
+    # sample's SGD diverged for some seeds: 2021 MSE 22 +- 30 on the selection folds) and early
+    # stopping on the latest days of every state (time split) instead of random rows.
+    "medium": {"features": "selected", "scale": True, "split": "time", "learning_rate": 1e-3,
+               "early_stop": 200},
     # A blend of two views of the same question, "how much will tested_positive change
     # from yesterday?": the MLP (scaled change/trend features of tested_positive and the CLI/ILI
     # signals, a linear path beside it, Adam, early stopping on the latest days of every state,
@@ -78,23 +81,25 @@ PRESETS: dict[str, dict] = {
     "strong": {"features": "engineered", "scale": True, "hidden_layers": (32, 16),
                "linear_skip": True, "predict_change": True, "optimizer": "adam",
                "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
-               "split": "time", "refit_all": True, "blend": {"mlp": 0.4, "linear_change": 0.6}},
+               "split": "time", "refit_all": True, "blend": {"mlp": 0.5, "linear_change": 0.5}},
     # strong's MLP averaged over three seeds, plus ridge on the raw columns and three more
-    # change-space models (recency-weighted ridge on the epidemic signals, RBF kernel ridge,
-    # shallow boosted trees): their errors differ, so the mix beats each of them on the
-    # selection folds of every year.
+    # change-space models (ridge with growth-rate terms, recency-weighted ridge on the epidemic
+    # signals, RBF kernel ridge), equally weighted: their errors differ, so the mix beats each of
+    # them, and fitted blend weights generalised worse from two years to the third than equal
+    # ones (leave-one-year-out on the selection folds, benchmarks/RESULTS_hw1_timecv.md).
     "boss": {"features": "engineered", "scale": True, "hidden_layers": (32, 16),
              "linear_skip": True, "predict_change": True, "optimizer": "adam",
              "learning_rate": 3e-4, "batch_size": 64, "n_epochs": 1000, "early_stop": 100,
              "split": "time", "refit_all": True, "seeds": (5201314, 1, 2),
-             "blend": {"mlp": 0.1, "ridge": 0.2, "linear_change": 0.2, "epidemic_change": 0.2,
-                       "kernel_change": 0.2, "hgb_change": 0.1}},
+             "blend": {"mlp": 0.2, "ridge": 0.2, "growth_change": 0.2, "epidemic_change": 0.2,
+                       "kernel_change": 0.2}},
     "smoke": {"n_epochs": 3, "early_stop": 2},
 }
 
 # Blend components: the MLP trained with fit(), ridge on the raw columns (the reference)
 # and the change-space models of CHANGE_COMPONENTS.
-COMPONENTS = ("mlp", "ridge", "linear_change", "epidemic_change", "kernel_change", "hgb_change")
+COMPONENTS = ("mlp", "ridge", "linear_change", "growth_change", "epidemic_change", "kernel_change",
+              "hgb_change")
 # Survey signals that track the epidemic itself (2021/2022 and 2023 names).
 EPIDEMIC = ("cli", "ili", "hh_cmnty_cli", "nohh_cmnty_cli", "wnohh_cmnty_cli")
 
@@ -129,6 +134,21 @@ def engineer_features(frame: pd.DataFrame, features: list[str], n_days: int) -> 
     return pd.DataFrame(out, index=frame.index)
 
 
+def growth_features(frame: pd.DataFrame, features: list[str], n_days: int) -> pd.DataFrame:
+    """Multiplicative (growth-rate) change terms: for ``tested_positive`` and every CLI/ILI
+    signal ``f``, ``f_growth = tested_positive_last * (f_last - f_previous) / max(f_previous, 0.1)``,
+    the change a model of relative growth predicts (``f_last`` is today's survey value, or
+    yesterday's ``tested_positive``). Returns [N, G] with ``frame``'s index."""
+    last = frame[f"{TARGET}_d{n_days - 1}"].to_numpy(dtype=np.float64)
+    out: dict[str, np.ndarray] = {}
+    for f in [f for f in features if f in EPIDEMIC] + [TARGET]:
+        d = n_days - 1 if f == TARGET else n_days
+        now = frame[f"{f}_d{d}"].to_numpy(dtype=np.float64)
+        before = frame[f"{f}_d{d - 1}"].to_numpy(dtype=np.float64)
+        out[f"{f}_growth"] = last * (now - before) / np.maximum(before, 0.1)
+    return pd.DataFrame(out, index=frame.index)
+
+
 def epidemic_columns(columns: list[str]) -> list[str]:
     """The engineered columns of tested_positive and the CLI/ILI survey signals."""
     return [c for c in columns if c.rsplit("_", 1)[0] in (TARGET, *EPIDEMIC)]
@@ -140,20 +160,27 @@ class ChangeModel:
     ``kind``: ``"ridge"`` (standardised ridge regression; ``alpha=None`` chooses alpha by
     :func:`~hw1_covid_regression.timecv.inner_time_folds` of the training table), ``"kernel"``
     (RBF kernel ridge on standardised inputs, a smooth non-linear view) or ``"hgb"``
-    (HistGradientBoosting). ``columns``: ``"all"`` engineered columns or ``"epidemic"`` ones
-    (tested_positive and the CLI/ILI signals). ``recency``: when set, training rows are weighted
-    by ``exp(-days before the state's last training day / recency)`` (normalised to mean 1)."""
+    (HistGradientBoosting). ``columns``: ``"all"`` engineered columns, ``"epidemic"`` ones
+    (tested_positive and the CLI/ILI signals) or ``"growth"`` (all, plus
+    :func:`growth_features`). ``recency``: when set, training rows are weighted
+    by ``exp(-days before the state's last training day / recency)`` (normalised to mean 1).
+    ``windows``: when set, one model per fraction ``f``, fitted on the latest ``f`` of every
+    state's training days (alpha chosen on those rows), and their predictions averaged: a hedge
+    between all of the history and its recent part."""
 
     def __init__(self, kind: str, table: CovidTable, columns: str = "all",
-                 alpha: float | None = None, recency: float | None = None, seed: int = 0):
+                 alpha: float | None = None, recency: float | None = None, seed: int = 0,
+                 windows: tuple[float, ...] | None = None):
         if kind not in ("ridge", "kernel", "hgb"):
             raise ValueError(f"kind must be 'ridge', 'kernel' or 'hgb', got {kind!r}")
-        if columns not in ("all", "epidemic"):
-            raise ValueError(f"columns must be 'all' or 'epidemic', got {columns!r}")
+        if columns not in ("all", "epidemic", "growth"):
+            raise ValueError(f"columns must be 'all', 'epidemic' or 'growth', got {columns!r}")
         self.kind, self.alpha, self.recency, self.seed = kind, alpha, recency, seed
-        self.features, self.n_days = table.features, table.n_days
-        names = list(engineer_features(table.frame.iloc[:2], table.features, table.n_days).columns)
-        self.columns = names if columns == "all" else epidemic_columns(names)
+        self.args = {"kind": kind, "columns": columns, "alpha": alpha, "recency": recency, "seed": seed}
+        self.windows, self.members = windows, []
+        self.features, self.n_days, self.growth = table.features, table.n_days, columns == "growth"
+        names = list(self._engineered(table.frame.iloc[:2]).columns)
+        self.columns = epidemic_columns(names) if columns == "epidemic" else names
 
     def _model(self, alpha: float | None):
         from sklearn.ensemble import HistGradientBoostingRegressor
@@ -180,16 +207,30 @@ class ChangeModel:
         kwargs = {} if w is None else ({f"{name}__sample_weight": w} if name else {"sample_weight": w})
         return model.fit(x, z - self.offset, **kwargs)
 
+    def _engineered(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = engineer_features(frame, self.features, self.n_days)
+        return out.join(growth_features(frame, self.features, self.n_days)) if self.growth else out
+
     def _x(self, frame: pd.DataFrame) -> np.ndarray:
-        return engineer_features(frame, self.features, self.n_days)[self.columns].to_numpy()
+        return self._engineered(frame)[self.columns].to_numpy()
 
     def _last(self, frame: pd.DataFrame) -> np.ndarray:
         return frame[f"{TARGET}_d{self.n_days - 1}"].to_numpy(dtype=np.float64)
 
     def fit(self, table: CovidTable) -> ChangeModel:
         """Fit on every row of a training table (rows of several states, in any order)."""
-        from hw1_covid_regression.timecv import ALPHAS, days_before_end, inner_time_folds
+        from hw1_covid_regression.timecv import (
+            ALPHAS,
+            days_before_end,
+            inner_time_folds,
+            recent_rows,
+            subset,
+        )
 
+        if self.windows:
+            self.members = [ChangeModel(table=part, **self.args).fit(part)
+                            for part in (subset(table, recent_rows(table, f)) for f in self.windows)]
+            return self
         x = self._x(table.frame)
         z = table.frame[table.target_column].to_numpy(dtype=np.float64) - self._last(table.frame)
         w = None if self.recency is None else np.exp(-days_before_end(table) / self.recency)
@@ -204,9 +245,14 @@ class ChangeModel:
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.members:
+            return np.mean([m.predict(frame) for m in self.members], axis=0)
         return self.model.predict(self._x(frame)) + self.offset + self._last(frame)
 
     def __repr__(self) -> str:
+        if self.members:
+            return (f"ChangeModel({self.kind}, {len(self.columns)} columns, mean of {len(self.members)} "
+                    f"training windows {self.windows}, alphas {[m.alpha for m in self.members]})")
         return f"ChangeModel({self.kind}, {len(self.columns)} columns: {self.model})"
 
 
@@ -215,6 +261,9 @@ class ChangeModel:
 CHANGE_COMPONENTS: dict[str, dict] = {
     # every change/trend feature; alpha by inner time folds (it varies 10..1000 between years)
     "linear_change": {"kind": "ridge", "columns": "all"},
+    # the same plus growth-rate terms (tested_positive x relative change of each epidemic
+    # signal), averaged over three training windows: all days, the latest 60 % and 35 %
+    "growth_change": {"kind": "ridge", "columns": "growth", "windows": (1.0, 0.6, 0.35)},
     # the epidemic signals only, recent days weighted up (e-folding time 30 days)
     "epidemic_change": {"kind": "ridge", "columns": "epidemic", "recency": 30.0},
     "kernel_change": {"kind": "kernel", "columns": "epidemic"},

@@ -17,10 +17,11 @@ import pandas as pd
 
 from common.datasets.covid import CovidTable, time_ordered_split, window_chains
 
-# (start, end) of the validation block as fractions of each state's days. The first three are
-# the *selection* folds on which every choice of strong/boss was made; the last one, each
-# state's last quarter of days, is the test fold and was not used to choose anything.
-SELECTION_FOLDS = ((0.45, 0.6), (0.525, 0.675), (0.6, 0.75))
+# (start, end) of the validation block as fractions of each state's days. The first five are
+# the *selection* folds on which every choice of strong/boss was made (the last two end where
+# the test starts and, like it, hold out a longer block or the days just before it); the last
+# one, each state's last quarter of days, is the test fold and was not used to choose anything.
+SELECTION_FOLDS = ((0.45, 0.6), (0.525, 0.675), (0.6, 0.75), (0.5, 0.75), (0.65, 0.75))
 LATEST_FOLD = (0.75, 1.0)
 FOLDS = (*SELECTION_FOLDS, LATEST_FOLD)
 
@@ -106,6 +107,20 @@ def days_before_end(table: CovidTable) -> np.ndarray:
     last = np.zeros(group.max() + 1, dtype=int)
     np.maximum.at(last, group, day)
     return last[group] - day
+
+
+def recent_rows(table: CovidTable, fraction: float) -> np.ndarray:
+    """[N] bool: the rows among the latest ``round(fraction * L)`` days of their state (``L``
+    its number of days; at least one), by :func:`days_before_end` (so by run of consecutive
+    days when runs cannot be put in order)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    try:
+        group, _ = state_days(table)
+    except ValueError:
+        group, _ = window_chains(table)
+    length = np.bincount(group)[group]
+    return days_before_end(table) < np.maximum(1, np.round(fraction * length))
 
 
 # --- references -----------------------------------------------------------------------------

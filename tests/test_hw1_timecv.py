@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.hw1_timecv import choose_weights
+from benchmarks.hw1_timecv import choose_weights_shrunk, nnls_weights
 from common.config import build_config
 from common.datasets.covid import (
     CovidTable,
@@ -22,6 +22,7 @@ from hw1_covid_regression.covid_model import (
     Config,
     engineer_features,
     epidemic_columns,
+    growth_features,
     train_ensemble,
 )
 from hw1_covid_regression.timecv import (
@@ -180,15 +181,112 @@ def test_engineered_features_2022_names():
         f"tested_positive_{k}" for k in ("last", "change", "trend", "mean")}
 
 
-def test_choose_weights_recovers_a_known_mix():
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize("n_days", [3, 5])
+def test_growth_features_against_numpy(n_days):
+    table, _ = _table_with_known_days(n_days)
+    frame = table.frame
+    got = growth_features(frame, table.features, n_days)
+    last = frame[f"tested_positive_d{n_days - 1}"].to_numpy()
+    for f, d in (("cli", n_days), ("tested_positive", n_days - 1)):  # today / yesterday
+        now, before = frame[f"{f}_d{d}"].to_numpy(), frame[f"{f}_d{d - 1}"].to_numpy()
+        np.testing.assert_allclose(got[f"{f}_growth"], last * (now - before) / np.maximum(before, 0.1),
+                                   rtol=1e-12, atol=1e-12)
+    assert list(got.columns) == ["cli_growth", "tested_positive_growth"]  # epidemic signals only
+
+
+def test_growth_change_ridge_equals_sklearn_on_engineered_plus_growth_columns(synthetic_dir):
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from hw1_covid_regression.covid_model import CHANGE_COMPONENTS, ChangeModel
+
+    part, frame, _, _, z, last_v = _change_problem(synthetic_dir)
+
+    def inputs(f):
+        return pd.concat([engineer_features(f, part.features, 5), growth_features(f, part.features, 5)],
+                         axis=1).to_numpy()
+
+    x, xv = inputs(part.frame), inputs(frame)
+    scaler = StandardScaler().fit(x)
+    direct = Ridge(alpha=3.0).fit(scaler.transform(x), z)
+    model = ChangeModel("ridge", part, columns="growth", alpha=3.0).fit(part)
+    assert len(model.columns) == x.shape[1] == 3 * 15 + 4 + 5
+    np.testing.assert_allclose(model.predict(frame), direct.predict(scaler.transform(xv)) + last_v,
+                               rtol=1e-8, atol=1e-8)
+    assert CHANGE_COMPONENTS["growth_change"]["columns"] == "growth"
+
+
+def test_recent_rows_are_each_states_latest_days():
+    from hw1_covid_regression.timecv import days_before_end, recent_rows
+
+    table, truth = _table_with_known_days(5)
+    rows = recent_rows(table, 0.35)
+    for s in range(3):
+        m = table.state_index == s
+        n = int(np.round(0.35 * m.sum()))
+        assert rows[m].sum() == n  # the latest n days of the state, by true calendar day
+        assert set(truth[m & rows]) == set(np.sort(truth[m])[-n:])
+    assert recent_rows(table, 1.0).all() and (days_before_end(table)[recent_rows(table, 1e-6)] == 0).all()
+    with pytest.raises(ValueError, match="fraction"):
+        recent_rows(table, 0.0)
+
+
+def test_windowed_change_model_averages_models_fitted_on_recent_days(synthetic_dir):
+    from hw1_covid_regression.covid_model import ChangeModel
+    from hw1_covid_regression.timecv import recent_rows
+
+    part, frame, *_ = _change_problem(synthetic_dir)
+    model = ChangeModel("ridge", part, columns="growth", windows=(1.0, 0.5)).fit(part)
+    expected = [ChangeModel("ridge", p, columns="growth").fit(p).predict(frame)
+                for p in (part, subset(part, recent_rows(part, 0.5)))]
+    np.testing.assert_allclose(model.predict(frame), np.mean(expected, axis=0), rtol=1e-12)
+    assert not np.allclose(expected[0], expected[1])
+
+
+def _mix_records(weights, n_records=6, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
     records = []
-    for _ in range(4):
-        a, b, c = rng.normal(size=(3, 200))
-        y = 0.3 * a + 0.7 * b
-        records.append({"y": y, "a": a, "b": b, "c": c, "ridge_ref": y + rng.normal(size=200)})
-    weights, score = choose_weights(records, ("a", "b", "c"))
-    assert weights == {"a": 0.3, "b": 0.7, "c": 0.0} and score == pytest.approx(0.0, abs=1e-12)
+    for k in range(n_records):
+        parts = {c: rng.normal(size=300) for c in weights}
+        y = sum(w * parts[c] for c, w in weights.items()) + noise * rng.normal(size=300)
+        records.append({"y": y, **parts, "ridge_ref": y + rng.normal(size=300), "year": str(k % 3)})
+    return records
+
+
+def test_nnls_weights_recover_a_known_mix_and_match_scipy():
+    from scipy.optimize import nnls
+
+    records = _mix_records({"a": 0.3, "b": 0.7, "c": 0.0})
+    w = nnls_weights(records, ("a", "b", "c"))
+    np.testing.assert_allclose(w, [0.3, 0.7, 0.0], atol=1e-6)
+    # with noise: the same as scipy's NNLS on rows scaled by 1/sqrt(ridge MSE * rows), once
+    # its weights sum to one (they nearly do: the mix's weights already sum to 1)
+    records = _mix_records({"a": 0.3, "b": 0.7, "c": 0.0}, noise=0.5, seed=1)
+    scale = [1 / np.sqrt(np.mean((r["ridge_ref"] - r["y"]) ** 2) * len(r["y"])) for r in records]
+    a = np.vstack([np.column_stack([r[c] for c in "abc"]) * s for r, s in zip(records, scale)])
+    b = np.concatenate([r["y"] * s for r, s in zip(records, scale)])
+    ref, _ = nnls(a, b)
+    np.testing.assert_allclose(nnls_weights(records, ("a", "b", "c")), ref / ref.sum(), atol=0.02)
+    assert nnls_weights(records, ("a", "b", "c")).sum() == pytest.approx(1.0)
+
+
+def test_shrinkage_is_chosen_by_leave_one_year_out():
+    # a mix that holds in every year: no shrinkage is best, the weights are the mix's
+    records = _mix_records({"a": 0.2, "b": 0.8})
+    weights, score, loyo = choose_weights_shrunk(records, ("a", "b"))
+    assert weights == {"a": 0.2, "b": 0.8} and min(loyo, key=loyo.get) == 0.0
+    assert score == pytest.approx(0.0, abs=1e-9)
+    # the best mix differs from year to year (a in one year, b in the next, c in the third):
+    # weights fitted on two years fail on the third, and equal weights win
+    rng = np.random.default_rng(3)
+    records = []
+    for k, best in enumerate("abc"):
+        for _ in range(2):
+            parts = {c: rng.normal(size=300) for c in "abc"}
+            y = parts[best] + 0.5 * sum(parts.values())
+            records.append({"y": y, **parts, "ridge_ref": y + rng.normal(size=300), "year": str(k)})
+    weights, _, loyo = choose_weights_shrunk(records, ("a", "b", "c"))
+    assert min(loyo, key=loyo.get) == 1.0 and weights == {c: pytest.approx(1 / 3, abs=1e-3) for c in "abc"}
 
 
 def test_blend_weights_must_be_known_and_sum_to_one():
