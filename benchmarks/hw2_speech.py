@@ -35,13 +35,14 @@ OPTIMISER_KEYS = ("learning_rate", "weight_decay", "batch_size", "num_epoch", "s
 def reference_overrides() -> dict:
     """The plain reference: nn.LSTM(39, 256, num_layers=2, bidirectional=True) over whole
     utterances (run as BiRNN's padded forward/backward nn.LSTM modules, identical to a packed
-    nn.LSTM), a linear layer per frame, no front end, no dropout, no label smoothing, no
-    run-length smoothing; boss's optimiser settings (``OPTIMISER_KEYS``)."""
+    nn.LSTM), a linear layer per frame, no front end, no LayerNorm or residual layers, no
+    dropout, no label smoothing, no run-length smoothing; boss's optimiser settings (``OPTIMISER_KEYS``)."""
     from hw2_phoneme.models import PRESETS
 
     boss = PRESETS["boss"]
     return dict(model="birnn", concat_nframes=1, front_dim=0, hidden_layers=2, hidden_dim=256,
                 dropout=0.0, rnn="lstm", label_smoothing=0.0, tune_min_run=False, min_run=1,
+                rnn_norm=False, rnn_residual=False, head_dim=0, front_raw=False,
                 **{k: boss[k] for k in OPTIMISER_KEYS if k in boss})
 
 # Config fields that later versions added; a record without one was run before it existed, i.e.
