@@ -90,6 +90,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     #   256-wide front end 0.648 (more parameters, no gain), windows of 5 / 13 frames 0.648 /
     #   0.637, width 384 0.652 (+0.4 at 2x the time); without it, a 256-wide hidden layer in
     #   the head 0.618.
+    # Checks after the choice: on 320 utterances boss leads the plain BiLSTM by +3.8 (3 seeds), on
+    # a second speech-like set by +5.3; at 8 epochs by only +1.3 (seeds 0, 1; without the
+    # LayerNorm +0.2): most of the 4-epoch lead is faster learning.
     "boss": dict(model="birnn", concat_nframes=9, front_dim=0, hidden_layers=2, hidden_dim=256,
                  rnn="lstm", rnn_norm=True, dropout=0.1, learning_rate=2e-3, batch_size=4,
                  num_epoch=30, scheduler="cosine", grad_clip=1.0, tune_min_run=True),
