@@ -35,14 +35,80 @@ OPTIMISER_KEYS = ("learning_rate", "weight_decay", "batch_size", "num_epoch", "s
 def reference_overrides() -> dict:
     """The plain reference: nn.LSTM(39, 256, num_layers=2, bidirectional=True) over whole
     utterances (run as BiRNN's padded forward/backward nn.LSTM modules, identical to a packed
-    nn.LSTM), a linear layer per frame, no front end, no dropout, no label smoothing, no
-    run-length smoothing; boss's optimiser settings (``OPTIMISER_KEYS``)."""
+    nn.LSTM), a linear layer per frame, no front end, no LayerNorm or residual layers, no
+    dropout, no label smoothing, no run-length smoothing; boss's optimiser settings (``OPTIMISER_KEYS``)."""
     from hw2_phoneme.models import PRESETS
 
     boss = PRESETS["boss"]
     return dict(model="birnn", concat_nframes=1, front_dim=0, hidden_layers=2, hidden_dim=256,
                 dropout=0.0, rnn="lstm", label_smoothing=0.0, tune_min_run=False, min_run=1,
+                rnn_norm=False, rnn_residual=False, head_dim=0, front_raw=False,
                 **{k: boss[k] for k in OPTIMISER_KEYS if k in boss})
+
+# Config fields that later versions added; a record without one was run before it existed, i.e.
+# with its default (checked when a record is reused).
+ADDED_LATER = ("rnn_residual", "rnn_norm", "head_dim", "front_raw")
+
+
+def variant_config(variant: str, num_epoch: int, seed: int):
+    """The ``Config`` a variant runs with: a preset (or the reference) plus its overrides."""
+    from benchmarks.harness import parse_variant
+    from common.config import build_config
+    from hw2_phoneme.models import PRESETS, Config
+
+    preset, overrides = parse_variant(variant)
+    if preset == REFERENCE:
+        return build_config(Config, {REFERENCE: reference_overrides()}, REFERENCE,
+                            num_epoch=num_epoch, seed=seed, **overrides)
+    return build_config(Config, PRESETS, preset, num_epoch=num_epoch, seed=seed, **overrides)
+
+
+def config_fields(cfg) -> dict:
+    """The configuration part of a run record."""
+    return {"model": cfg.model, "rnn": cfg.rnn, "front_skip": cfg.front_skip,
+            "concat": cfg.concat_nframes, "layers": cfg.hidden_layers,
+            "hidden": cfg.hidden_dim, "front_dim": cfg.front_dim, "front_layers": cfg.front_layers,
+            "dropout": cfg.dropout, "label_smoothing": cfg.label_smoothing,
+            "rnn_residual": cfg.rnn_residual, "rnn_norm": cfg.rnn_norm, "head_dim": cfg.head_dim,
+            "front_raw": cfg.front_raw,
+            "optimiser": {k: getattr(cfg, k) for k in OPTIMISER_KEYS if k != "num_epoch"}}
+
+
+def reusable(record: dict, variant: str, data_dir: Path, num_epoch: int, seed: int,
+             max_train_utts: int | None) -> str | None:
+    """Why an earlier record cannot stand for this run, or None when it can: the same variant,
+    seed, epochs, data folder, training/validation utterances and frames, parameter count and
+    every recorded config field (fields added later must be at their defaults)."""
+    import torch
+
+    from common.datasets.libriphone import load_libriphone, split_by_utterance
+    from hw2_phoneme.models import Config, build_model
+
+    cfg = variant_config(variant, num_epoch, seed)
+    want = config_fields(cfg)
+    defaults = Config()
+    for key, value in want.items():
+        old = record.get(key, getattr(defaults, key) if key in ADDED_LATER else None)
+        if old != value:
+            return f"{key}: {old!r} recorded, {value!r} now"
+    command = record.get("command", "")
+    data = record.get("data") or (command.split("--data ", 1)[1].split()[0]
+                                  if "--data " in command else None)
+    if data is None or Path(data).resolve() != data_dir.resolve():
+        return f"data {data!r}, not {str(data_dir)!r}"
+    train_all = load_libriphone(data_dir, "train")
+    train_utts, valid_utts = split_by_utterance(len(train_all), cfg.train_ratio, cfg.split_seed)
+    train_utts = train_utts[:max_train_utts] if max_train_utts else train_utts
+    torch.manual_seed(0)
+    now = {"variant": variant, "seed": seed, "epochs": num_epoch,
+           "train_utts": len(train_utts), "valid_utts": len(valid_utts),
+           "train_frames": int(train_all.lengths[train_utts].sum()),
+           "params": sum(p.numel() for p in build_model(cfg).parameters())}
+    for key, value in now.items():
+        if record.get(key) != value:
+            return f"{key}: {record.get(key)!r} recorded, {value!r} now"
+    return None
+
 
 def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
             max_train_utts: int | None) -> dict:
@@ -50,15 +116,11 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     import torch
     from torch import nn
 
-    from benchmarks.harness import parse_variant
     from benchmarks.speech_data import synthetic_test_labels_hw2
-    from common.config import build_config
     from common.datasets.libriphone import load_libriphone, split_by_utterance
     from common.seed import set_seed
     from common.train import fit
     from hw2_phoneme.models import (
-        PRESETS,
-        Config,
         build_model,
         forward_fn,
         make_loader,
@@ -66,12 +128,7 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
         smooth_predictions,
     )
 
-    preset, overrides = parse_variant(variant)
-    if preset == REFERENCE:
-        cfg = build_config(Config, {REFERENCE: reference_overrides()}, REFERENCE,
-                           num_epoch=num_epoch, seed=seed, **overrides)
-    else:
-        cfg = build_config(Config, PRESETS, preset, num_epoch=num_epoch, seed=seed, **overrides)
+    cfg = variant_config(variant, num_epoch, seed)
     set_seed(cfg.seed)
     train_all = load_libriphone(data_dir, "train")
     test = load_libriphone(data_dir, "test")
@@ -108,11 +165,7 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
             "seconds": history.seconds, "s_per_epoch": history.seconds / num_epoch,
             "train_utts": len(train_utts), "valid_utts": len(valid_utts),
             "train_frames": int(train_all.lengths[train_utts].sum()),
-            "model": cfg.model, "rnn": cfg.rnn, "front_skip": cfg.front_skip,
-            "concat": cfg.concat_nframes, "layers": cfg.hidden_layers,
-            "hidden": cfg.hidden_dim, "front_dim": cfg.front_dim, "front_layers": cfg.front_layers,
-            "dropout": cfg.dropout, "label_smoothing": cfg.label_smoothing,
-            "optimiser": {k: getattr(cfg, k) for k in OPTIMISER_KEYS if k != "num_epoch"}}
+            "data": str(data_dir), **config_fields(cfg)}
 
 
 def by_ref_optimiser(rows: list[dict]) -> list[tuple[str, object]]:
@@ -130,9 +183,15 @@ def describe(m: dict) -> str:
     text = f"Bi{m.get('rnn', 'lstm').upper()} {m['layers']}x{m['hidden']}"
     if m.get("front_dim", m["concat"] > 1):
         text += (f", {m.get('front_layers', 1)}-layer front end over {m['concat']} frames"
+                 + (" read beside the raw window" if m.get("front_raw") else "")
                  + (" + skip to the head" if m.get("front_skip") else ""))
     elif m["concat"] > 1:
         text += f" reading {m['concat']}-frame windows"
+    if m.get("rnn_residual") or m.get("rnn_norm"):
+        text += " with " + " + ".join(n for n, on in (("residual", m.get("rnn_residual")),
+                                                      ("LayerNorm", m.get("rnn_norm"))) if on)
+    if m.get("head_dim"):
+        text += f", {m['head_dim']}-wide hidden layer in the head"
     extras = [f"dropout {m['dropout']}" if m.get("dropout") else "",
               f"label smoothing {m['label_smoothing']}" if m.get("label_smoothing") else ""]
     return ", ".join([text] + [e for e in extras if e])
@@ -191,6 +250,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None, help="markdown file for the results")
     parser.add_argument("--jsonl", default=None, help="append one JSON record per run here")
+    parser.add_argument("--reuse", nargs="*", default=[],
+                        help="JSON-lines files of earlier runs of this script: a run whose record is "
+                             "there with the same variant, seed, epochs, data and config is not "
+                             "run again (its record is reported, marked as reused)")
     parser.add_argument("--tuning", nargs="*", default=[],
                         help="JSON-lines files of earlier tuning runs, reported in their own section")
     args = parser.parse_args()
@@ -206,9 +269,22 @@ def main() -> int:
     command = "python " + " ".join(["benchmarks/hw2_speech.py"] + sys.argv[1:])
     load_before = os.getloadavg()
     t_all = time.time()
+    earlier = [json.loads(ln) for p in args.reuse for ln in Path(p).read_text().splitlines()
+               if ln.strip()]
     rows = []
     for variant in args.variants:
         for seed in args.seeds:
+            same = [e for e in earlier if e["variant"] == variant and e["seed"] == seed]
+            why = [reusable(e, variant, data_dir, args.num_epoch, seed, args.max_train_utts)
+                   for e in same]
+            if None in why:
+                r = dict(same[why.index(None)])
+                r["reused_from"] = r.pop("reused_from", None) or r["command"]
+                print(f"reusing {variant} seed {seed} from: {r['reused_from']}", flush=True)
+                rows.append(r)
+                continue
+            for reason in why:
+                print(f"not reusing a record of {variant} seed {seed}: {reason}", flush=True)
             r = run_one(variant, data_dir, args.num_epoch, seed, args.max_train_utts)
             r["command"] = command
             rows.append(r)
@@ -264,6 +340,17 @@ def main() -> int:
              paired("boss", REFERENCE)]
     comps += [paired(n, "boss") for n in names if n.startswith("boss:")]
     lines += ["", "Paired differences:", ""] + [c for c in comps if c]
+    reused: dict[str, list[str]] = {}
+    for r in rows:
+        if r.get("reused_from"):
+            reused.setdefault(r["reused_from"], []).append(f"{r['variant']} seed {r['seed']}")
+    if reused:
+        lines += ["", "Reused records (`--reuse`): these runs were not repeated, because an earlier "
+                  "run of this script had recorded them with the same data folder, seed, epochs, "
+                  "training/validation utterances, parameter count and configuration (the code "
+                  "paths they use did not change since); their times were measured then, under "
+                  "that run's load, and the machine line above covers only the runs made now:", ""]
+        lines += [f"- {', '.join(what)}: from `{cmd}`" for cmd, what in reused.items()]
     lines += ["", "s / epoch = training plus one validation pass, measured by `fit`.", "",
               "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```"]
     lines += tuning_section(args.tuning) if args.tuning else [""]

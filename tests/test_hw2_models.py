@@ -64,6 +64,52 @@ def test_padded_batch_equals_each_utterance_alone(data, rnn, front_dim, front_la
     assert torch.equal(target, torch.cat([data.labels[data.offsets[u]:data.offsets[u + 1]] for u in utts]))
 
 
+@pytest.mark.parametrize("kw", [dict(rnn_norm=True), dict(rnn_norm=True, rnn_residual=True),
+                                dict(front_dim=16, front_raw=True, head_dim=8)])
+def test_padded_batch_equals_each_utterance_alone_options(data, kw):
+    """The same for boss's per-layer LayerNorm, residual layers, raw window beside the front
+    end and a hidden layer in the head (all per frame, so padding must still not leak)."""
+    torch.manual_seed(0)
+    model = BiRNNTagger(concat_nframes=5, hidden_dim=12, hidden_layers=3, dropout=0.3,
+                        **{"front_dim": 0, **kw}).eval()
+    utts = [3, 0, 17, 8]
+    batch = pad_utterances(data, utts)
+    with torch.no_grad():
+        padded = model(batch["x"], batch["lengths"])
+        for row, u in enumerate(utts):
+            alone = model(data.utterance(u)[None], data.lengths[u:u + 1])[0]
+            torch.testing.assert_close(padded[row, :len(alone)], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_rnn_norm_residual_by_hand(data):
+    """Layer i's output = LayerNorm_i(BiLSTM_i(h) [+ h for i > 0]), the backward direction run
+    on the reversed utterance, checked on one unpadded utterance; with a raw window beside a
+    1-layer front end the RNN reads [window, ReLU(LayerNorm(Linear(window)))]."""
+    torch.manual_seed(0)
+    model = BiRNNTagger(concat_nframes=3, front_dim=6, hidden_dim=5, hidden_layers=2,
+                        dropout=0.0, rnn_norm=True, rnn_residual=True, front_raw=True).eval()
+    x = data.utterance(4)
+    n = len(x)
+    rnn = model.rnn
+    with torch.no_grad():
+        win = torch.stack([torch.cat([x[min(max(t + s, 0), n - 1)] for s in (-1, 0, 1)])
+                           for t in range(n)])
+        lin, norm = model.front[0][0], model.front[0][1]
+        h = torch.cat([win, torch.relu(norm(lin(win)))], dim=1)
+
+        def bi(i, h):
+            f = rnn.fwd[i](h[None])[0][0]
+            b = rnn.bwd[i](h.flip(0)[None])[0][0].flip(0)
+            return torch.cat([f, b], dim=1)
+
+        h1 = rnn.norms[0](bi(0, h))
+        h2 = rnn.norms[1](bi(1, h1) + h1)
+        expected = model.head[1](h2)
+        got = model(x[None], torch.tensor([n]))[0]
+    assert rnn.fwd[0].input_size == 3 * 39 + 6
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_padding_content_does_not_matter(data):
     torch.manual_seed(0)
     model = BiRNNTagger(concat_nframes=3, front_dim=8, hidden_dim=8, hidden_layers=1).eval()

@@ -1,0 +1,49 @@
+"""benchmarks/hw2_speech.py --reuse: an earlier record stands for a run only when the data, seed,
+epochs, utterances, parameter count and every config field agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.hw2_speech import config_fields, reusable, variant_config
+from common.datasets.libriphone import load_libriphone, split_by_utterance, write_synthetic
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("libriphone-reuse")
+    write_synthetic(out, seed=1, smoke=True)
+    return out
+
+
+def record_for(folder, variant, seed=0, epochs=4, max_utts=5):
+    from hw2_phoneme.models import build_model
+
+    cfg = variant_config(variant, epochs, seed)
+    train = load_libriphone(folder, "train")
+    tr, va = split_by_utterance(len(train), cfg.train_ratio, cfg.split_seed)
+    tr = tr[:max_utts]
+    return {"variant": variant, "seed": seed, "epochs": epochs, "train_utts": len(tr),
+            "valid_utts": len(va), "train_frames": int(train.lengths[tr].sum()),
+            "params": sum(p.numel() for p in build_model(cfg).parameters()),
+            "command": f"python benchmarks/hw2_speech.py --data {folder} --num-epoch {epochs}",
+            **config_fields(cfg)}
+
+
+@pytest.mark.parametrize("variant", ["strong", "bilstm-2x256", "boss"])
+def test_same_run_is_reused(folder, variant):
+    assert reusable(record_for(folder, variant), variant, folder, 4, 0, 5) is None
+
+
+def test_any_difference_blocks_reuse(folder, tmp_path):
+    rec = record_for(folder, "boss")
+    assert "seed" in reusable(rec, "boss", folder, 4, 1, 5)
+    assert "epochs" in reusable(rec, "boss", folder, 5, 0, 5)
+    assert "train_utts" in reusable(rec, "boss", folder, 4, 0, 6)
+    assert "data" in reusable(rec, "boss", tmp_path, 4, 0, 5)
+    assert "dropout" in reusable(rec, "boss:dropout=0.3", folder, 4, 0, 5)
+    assert "optimiser" in reusable(rec, "boss:learning_rate=0.01", folder, 4, 0, 5)
+    # a record made before a field existed counts as that field's default
+    old = {k: v for k, v in record_for(folder, "bilstm-2x256").items() if k != "rnn_norm"}
+    assert reusable(old, "bilstm-2x256", folder, 4, 0, 5) is None
+    assert "rnn_norm" in reusable(old, "bilstm-2x256:rnn_norm=true", folder, 4, 0, 5)
