@@ -90,28 +90,32 @@ def budget_minutes(r: dict) -> float:
     return (r["s_per_step"] * M.CPU_STEPS + validation) / 60
 
 
-def tuning_section(path: Path) -> list[str]:
+def tuning_section(path: Path, title: str = "Tuning runs (before the final run; validation only)",
+                   show_test: bool = False) -> list[str]:
     """The tuning runs, grouped by their command: validation accuracy per seed (test answers
-    are not shown: they were never looked at for a choice)."""
+    are not shown: they were never looked at for a choice; ``show_test`` for runs made after
+    every choice, e.g. a check at a longer budget)."""
     records = [json.loads(line) for line in open(path) if line.strip()]
-    lines = ["## Tuning runs (before the final run; validation only)", "",
+    lines = [f"## {title}", "",
              f"Records: `{path.relative_to(REPO) if path.is_relative_to(REPO) else path}`, "
              "one JSON line per run with its command. Same data, seeds and splits as the final run.", ""]
     commands: dict[str, list[dict]] = {}
     for r in records:
         commands.setdefault(r["command"], []).append(r)
     for command, rs in commands.items():
-        lines += [f"`{command}`", "", "| variant | steps | valid acc per seed | mean | s / step |",
-                  "|---|---|---|---|---|"]
+        lines += [f"`{command}`", "", "| variant | steps | crop | valid acc per seed | mean | "
+                  + ("test acc (hidden answers), mean | " if show_test else "") + "s / step |",
+                  "|---|---|---|---|---|---|" + ("---|" if show_test else "")]
         by: dict[str, list[dict]] = {}
         for r in rs:
             by.setdefault(r["variant"], []).append(r)
         for name, vs in by.items():
             vs = sorted(vs, key=lambda r: r["seed"])
-            lines.append(f"| {name} | {vs[0]['steps']} | "
+            lines.append(f"| {name} | {vs[0]['steps']} | {vs[0]['segment_len']} | "
                          + ", ".join(f"{r['valid_whole']:.4f} (seed {r['seed']})" for r in vs)
                          + f" | {statistics.mean(r['valid_whole'] for r in vs):.4f} | "
-                         f"{statistics.mean(r['s_per_step'] for r in vs):.2f} |")
+                         + (f"{statistics.mean(r['test'] for r in vs):.4f} | " if show_test else "")
+                         + f"{statistics.mean(r['s_per_step'] for r in vs):.2f} |")
         lines.append("")
     return lines
 
@@ -138,6 +142,9 @@ def main() -> int:
     parser.add_argument("--tuning", default=None,
                         help="records (JSON lines with their 'command') of the tuning runs: listed "
                              "after the final table, per command, validation only")
+    parser.add_argument("--checks", default=None,
+                        help="records (JSON lines with their 'command') of runs made after the final "
+                             "one (e.g. at the CPU budget's steps): listed last, with test accuracy")
     args = parser.parse_args()
     import torch
 
@@ -162,7 +169,7 @@ def main() -> int:
             same = [e for e in earlier if (e["variant"], e["seed"], e["steps"]) == (variant, seed, args.steps)
                     and planned(variant, args.batch_size, args.segment_len) == (e["batch_size"], e["segment_len"])]
             if same:
-                r = {k: v for k, v in same[-1].items() if k != "command"} | {"reused_from": args.reuse}
+                r = {"reused_from": args.reuse} | {k: v for k, v in same[-1].items() if k != "command"}
                 n_reused += 1
             else:
                 r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
@@ -174,6 +181,7 @@ def main() -> int:
     if n_reused:
         command += (f"  ({n_reused} of the {len(rows)} runs taken from {args.reuse}, an earlier run of the "
                     "same code for those presets on the same data, seeds, steps, batch and crop)")
+    trained = [r for r in rows if "reused_from" not in r]
     total = time.time() - t_all if not args.from_jsonl else sum(r["seconds"] for r in rows)
     if not args.out:
         return 0
@@ -186,7 +194,10 @@ def main() -> int:
     lines = [
         "# HW4 on SYNTHETIC SPEECH (espeak-ng), presets at equal steps", "",
         f"Command: `{command}`", "",
-        shared_machine(args.threads, load_before[0], total / 60), "",
+        shared_machine(args.threads, load_before[0], total / 60)
+        + (f" Of the {len(rows)} runs, {len(trained)} were trained by this command (the whole-benchmark "
+           "minutes and load averages are this command's); the others are records of the earlier run "
+           "named in the command, on the same machine." if len(trained) < len(rows) else ""), "",
         f"Data: `python -m benchmarks.speech_data hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
         "espeak-ng voice families with their own pitch/range/speed/formant warp; each recording "
         "1-3 sentences with silence / noise bursts / tones between them, a competing talker in "
@@ -244,6 +255,9 @@ def main() -> int:
               "", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
     if args.tuning:
         lines += tuning_section(Path(args.tuning))
+    if args.checks:
+        lines += tuning_section(Path(args.checks), "Checks after the final run (no choice was made on them)",
+                                show_test=True)
     write_report(REPO / args.out if not Path(args.out).is_absolute() else Path(args.out), lines)
     return 0
 
