@@ -26,7 +26,9 @@ sys.path.insert(0, str(REPO))
 
 
 def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int | None,
-            segment_len: int | None = None) -> dict:
+            segment_len: int | str | None = None) -> dict:
+    """One training run; ``segment_len="cpu"``: the crop of the preset's CPU budget
+    (``M.cpu_budget``), what the notebook trains without CUDA. A crop in the variant wins."""
     from benchmarks.harness import parse_variant
     from common.config import build_config
     from common.datasets import voxceleb as vc
@@ -34,6 +36,9 @@ def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int
     from hw4_speaker import models as M
 
     preset, overrides = parse_variant(variant)
+    if segment_len == "cpu":
+        segment_len = M.cpu_budget(preset)["segment_len"]
+    segment_len = overrides.pop("segment_len", segment_len)
     cfg = build_config(M.Config, M.PRESETS, preset, total_steps=steps,
                        valid_steps=max(1, steps // 4), warmup_steps=max(1, steps // 10),
                        seed=seed, batch_size=batch_size, segment_len=segment_len,
@@ -61,6 +66,21 @@ def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int
             "n_valid": len(valid_items), "n_test": len(data.test)}
 
 
+def planned(variant: str, batch_size: int | None, segment_len: int | str | None) -> tuple[int, int]:
+    """``(batch_size, segment_len)`` that :func:`run_one` would train ``variant`` with."""
+    from benchmarks.harness import parse_variant
+    from common.config import build_config
+    from hw4_speaker import models as M
+
+    preset, overrides = parse_variant(variant)
+    if segment_len == "cpu":
+        segment_len = M.cpu_budget(preset)["segment_len"]
+    segment_len = overrides.pop("segment_len", segment_len)
+    cfg = build_config(M.Config, M.PRESETS, preset, batch_size=batch_size, segment_len=segment_len,
+                       **overrides)
+    return cfg.batch_size, cfg.segment_len
+
+
 def budget_minutes(r: dict) -> float:
     """Minutes of a CPU-budget run (``M.CPU_STEPS`` steps) at this record's s/step and
     validation cost (the budget validates as often: every ``steps // 4``)."""
@@ -70,28 +90,32 @@ def budget_minutes(r: dict) -> float:
     return (r["s_per_step"] * M.CPU_STEPS + validation) / 60
 
 
-def tuning_section(path: Path) -> list[str]:
+def tuning_section(path: Path, title: str = "Tuning runs (before the final run; validation only)",
+                   show_test: bool = False) -> list[str]:
     """The tuning runs, grouped by their command: validation accuracy per seed (test answers
-    are not shown: they were never looked at for a choice)."""
+    are not shown: they were never looked at for a choice; ``show_test`` for runs made after
+    every choice, e.g. a check at a longer budget)."""
     records = [json.loads(line) for line in open(path) if line.strip()]
-    lines = ["## Tuning runs (before the final run; validation only)", "",
+    lines = [f"## {title}", "",
              f"Records: `{path.relative_to(REPO) if path.is_relative_to(REPO) else path}`, "
              "one JSON line per run with its command. Same data, seeds and splits as the final run.", ""]
     commands: dict[str, list[dict]] = {}
     for r in records:
         commands.setdefault(r["command"], []).append(r)
     for command, rs in commands.items():
-        lines += [f"`{command}`", "", "| variant | steps | valid acc per seed | mean | s / step |",
-                  "|---|---|---|---|---|"]
+        lines += [f"`{command}`", "", "| variant | steps | crop | valid acc per seed | mean | "
+                  + ("test acc (hidden answers), mean | " if show_test else "") + "s / step |",
+                  "|---|---|---|---|---|---|" + ("---|" if show_test else "")]
         by: dict[str, list[dict]] = {}
         for r in rs:
             by.setdefault(r["variant"], []).append(r)
         for name, vs in by.items():
             vs = sorted(vs, key=lambda r: r["seed"])
-            lines.append(f"| {name} | {vs[0]['steps']} | "
+            lines.append(f"| {name} | {vs[0]['steps']} | {vs[0]['segment_len']} | "
                          + ", ".join(f"{r['valid_whole']:.4f} (seed {r['seed']})" for r in vs)
                          + f" | {statistics.mean(r['valid_whole'] for r in vs):.4f} | "
-                         f"{statistics.mean(r['s_per_step'] for r in vs):.2f} |")
+                         + (f"{statistics.mean(r['test'] for r in vs):.4f} | " if show_test else "")
+                         + f"{statistics.mean(r['s_per_step'] for r in vs):.2f} |")
         lines.append("")
     return lines
 
@@ -104,15 +128,23 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    parser.add_argument("--segment-len", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--segment-len", type=lambda v: v if v == "cpu" else int(v), default=None,
+                        help="default: the preset's; 'cpu': the crop of the preset's CPU budget "
+                             "(M.cpu_budget, what the notebook trains without CUDA)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None)
     parser.add_argument("--jsonl", default=None, help="append one JSON record per run here")
+    parser.add_argument("--reuse", default=None,
+                        help="records (JSON lines) of an earlier run: a run with the same variant, "
+                             "seed, steps, batch size and crop is taken from there, not trained again")
     parser.add_argument("--from-jsonl", default=None,
                         help="train nothing: write the report from these records (an interrupted run)")
     parser.add_argument("--tuning", default=None,
                         help="records (JSON lines with their 'command') of the tuning runs: listed "
                              "after the final table, per command, validation only")
+    parser.add_argument("--checks", default=None,
+                        help="records (JSON lines with their 'command') of runs made after the final "
+                             "one (e.g. at the CPU budget's steps): listed last, with test accuracy")
     args = parser.parse_args()
     import torch
 
@@ -130,14 +162,26 @@ def main() -> int:
     if args.from_jsonl:
         rows = [json.loads(line) for line in open(args.from_jsonl) if line.strip()]
         command += f"  (report from the {len(rows)} records of an interrupted run)"
+    earlier = [json.loads(line) for line in open(args.reuse) if line.strip()] if args.reuse else []
+    n_reused = 0
     for seed in args.seeds if not args.from_jsonl else []:  # seed by seed: an interrupted run still has every preset
         for variant in args.variants:
-            r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
+            same = [e for e in earlier if (e["variant"], e["seed"], e["steps"]) == (variant, seed, args.steps)
+                    and planned(variant, args.batch_size, args.segment_len) == (e["batch_size"], e["segment_len"])]
+            if same:
+                r = {"reused_from": args.reuse} | {k: v for k, v in same[-1].items() if k != "command"}
+                n_reused += 1
+            else:
+                r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
             rows.append(r)
             print(json.dumps(r), flush=True)
             if args.jsonl:
                 with open(args.jsonl, "a") as f:
                     f.write(json.dumps(r | {"command": command}) + "\n")
+    if n_reused:
+        command += (f"  ({n_reused} of the {len(rows)} runs taken from {args.reuse}, an earlier run of the "
+                    "same code for those presets on the same data, seeds, steps, batch and crop)")
+    trained = [r for r in rows if "reused_from" not in r]
     total = time.time() - t_all if not args.from_jsonl else sum(r["seconds"] for r in rows)
     if not args.out:
         return 0
@@ -150,7 +194,10 @@ def main() -> int:
     lines = [
         "# HW4 on SYNTHETIC SPEECH (espeak-ng), presets at equal steps", "",
         f"Command: `{command}`", "",
-        shared_machine(args.threads, load_before[0], total / 60), "",
+        shared_machine(args.threads, load_before[0], total / 60)
+        + (f" Of the {len(rows)} runs, {len(trained)} were trained by this command (the whole-benchmark "
+           "minutes and load averages are this command's); the others are records of the earlier run "
+           "named in the command, on the same machine." if len(trained) < len(rows) else ""), "",
         f"Data: `python -m benchmarks.speech_data hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
         "espeak-ng voice families with their own pitch/range/speed/formant warp; each recording "
         "1-3 sentences with silence / noise bursts / tones between them, a competing talker in "
@@ -161,7 +208,8 @@ def main() -> int:
         f"Reduced budget: **{args.steps} steps for every preset** (the course's 70,000-100,000), "
         f"warm-up {max(1, args.steps // 10)} steps then cosine to 0, validation every "
         f"{max(1, args.steps // 4)} steps keeping the best; 1 CPU thread. Batch size and crop "
-        "length are each preset's own unless the command overrides them.", "",
+        "length are each preset's own unless the command overrides them (`--segment-len cpu`: the "
+        "crop each preset trains with under the notebook's CPU budget, `M.cpu_budget(preset)`).", "",
         "| variant | params | batch | crop | seeds | valid acc, mean ± std [min, max] | test acc "
         f"(hidden answers) | per seed (valid) | s / step | CPU budget ({M.CPU_STEPS:,} steps), min |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -201,11 +249,15 @@ def main() -> int:
             lines.append(f"- {a} > {b}{f' + {need:.2f}' if need else ''}: {verdict} (mean "
                          f"{statistics.mean(d):+.4f}; ahead in {sum(x > need for x in d)} of {len(d)} seeds)")
     lines += ["", "s / step = training time (fit's wall time minus its validation passes) / steps. "
-              f"CPU budget = the notebook's default without CUDA (`M.CPU_BUDGET`: {M.CPU_BUDGET}), "
+              f"CPU budget = the notebook's default without CUDA (`M.CPU_BUDGET`: {M.CPU_BUDGET}; "
+              f"per preset on top of it, `M.CPU_BUDGET_PER_PRESET`: {M.CPU_BUDGET_PER_PRESET}), "
               f"extrapolated from this run: s / step x {M.CPU_STEPS:,} + the same validation passes.",
               "", "Raw records:", "", "```json", *(json.dumps(r) for r in rows), "```", ""]
     if args.tuning:
         lines += tuning_section(Path(args.tuning))
+    if args.checks:
+        lines += tuning_section(Path(args.checks), "Checks after the final run (no choice was made on them)",
+                                show_test=True)
     write_report(REPO / args.out if not Path(args.out).is_absolute() else Path(args.out), lines)
     return 0
 

@@ -40,11 +40,13 @@ def padded_with_garbage(mels):
     return torch.where(mask.unsqueeze(-1), x, noise), mask
 
 
-@pytest.mark.parametrize("preset", ALL)
+@pytest.mark.parametrize("preset", ALL + ["boss:amsoftmax"])  # the AM-softmax head no preset uses now
 @pytest.mark.parametrize("narrow", [True, False])
 def test_padded_batch_equals_each_utterance_alone(preset, narrow):
     torch.manual_seed(0)
-    cfg = small(preset) if narrow else build_config(M.Config, M.PRESETS, preset)
+    preset, _, head = preset.partition(":")
+    extra = dict(head=head) if head else {}
+    cfg = small(preset, **extra) if narrow else build_config(M.Config, M.PRESETS, preset, **extra)
     model = M.build_model(cfg, n_speakers=11).eval()
     mels = [torch.randn(n, 40) for n in LENGTHS]
     x, mask = padded_with_garbage(mels)
@@ -105,7 +107,7 @@ def test_am_softmax_margin_on_target_only_and_only_in_training():
 
 def test_forward_passes_labels_only_in_training():
     torch.manual_seed(0)
-    cfg = small("boss", dropout=0.0)
+    cfg = small("boss", dropout=0.0, head="amsoftmax")
     model = M.build_model(cfg, 6)
     x, mask = batches_mod.pad_batch([torch.randn(n, 40) for n in (20, 9)])
     labels = torch.tensor([2, 5])
@@ -176,10 +178,15 @@ def test_cpu_budget_replaces_only_what_the_user_did_not_set():
     cpu = M.apply_cpu_budget(boss, explicit=["segment_len"])
     assert (cpu.batch_size, cpu.total_steps, cpu.warmup_steps, cpu.valid_steps) == (
         16, M.CPU_STEPS, M.CPU_STEPS // 10, M.CPU_STEPS // 4)
-    assert cpu.segment_len == boss.segment_len == 256  # set explicitly: kept
-    assert (cpu.model, cpu.n_layers, cpu.head, cpu.learning_rate) == ("conformer", 4, "amsoftmax", 5e-4)
+    assert cpu.segment_len == boss.segment_len == 512  # set explicitly: kept
+    assert (cpu.model, cpu.n_layers, cpu.head, cpu.learning_rate) == ("conformer", 3, "linear", 5e-4)
     assert boss.total_steps == 100000  # the preset itself is untouched
     assert M.apply_cpu_budget(boss, explicit=M.CPU_BUDGET) == boss
+    # boss keeps twice strong's crop under the budget too (its longer crops are what make it boss)
+    assert M.apply_cpu_budget(boss).segment_len == 256
+    strong = build_config(M.Config, M.PRESETS, "strong")
+    assert M.apply_cpu_budget(strong).segment_len == 128 and strong.segment_len == 256
+    assert M.cpu_budget("medium") == M.CPU_BUDGET and M.cpu_budget("boss")["segment_len"] == 256
     smoke = build_config(M.Config, M.PRESETS, "boss", smoke=True)
     assert M.apply_cpu_budget(smoke) == smoke  # CI sizes are smaller still
 
@@ -221,3 +228,16 @@ def test_time_first_input_is_refused():
         model(x.transpose(0, 1), mask)
     with pytest.raises(ValueError, match="batch-first"):
         model(torch.randn(7, 40))
+
+
+def test_speech_benchmark_crops_are_the_cpu_budgets():
+    """``hw4_speech.py --segment-len cpu`` trains each preset with the crop the notebook's CPU
+    budget gives it (and a crop in the variant still wins); --reuse matches records on these."""
+    from benchmarks.hw4_speech import planned
+
+    for preset in ALL:
+        cpu = M.apply_cpu_budget(build_config(M.Config, M.PRESETS, preset))
+        assert planned(preset, 16, "cpu") == (16, cpu.segment_len)
+    assert planned("boss", 16, "cpu") == (16, 256) and planned("strong", 16, "cpu") == (16, 128)
+    assert planned("boss:segment_len=64", 16, "cpu") == (16, 64)
+    assert planned("boss", None, None) == (32, 512)
