@@ -91,6 +91,18 @@ def write_report(path: str | os.PathLike | None, report: str | Sequence[str],
     return text
 
 
+def read_records(*paths: str | os.PathLike) -> list[dict]:
+    """The JSON objects of JSON-lines files (one run's record per line; blank lines skipped)."""
+    return [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
+
+
+def append_record(path: str | os.PathLike | None, record: dict) -> None:
+    """Append ``record`` as one JSON line to ``path`` (nothing when ``path`` is None)."""
+    if path is not None:
+        with open(path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
 # --------------------------------------------------------------------------- one measurement
 @dataclass
 class Child:

@@ -26,6 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.harness import append_record, read_records  # noqa: E402  (after the path)
+
 REFERENCE = "bilstm-2x256"
 # The optimiser settings the reference copies from boss, so that boss can only win by its design.
 OPTIMISER_KEYS = ("learning_rate", "weight_decay", "batch_size", "num_epoch", "scheduler",
@@ -216,7 +218,7 @@ HEADER = ("| variant | model | params | seeds | valid acc raw, mean ± std [min,
 
 def tuning_section(paths: list[str]) -> list[str]:
     """The tuning runs (JSON records with their ``command``), one table per command."""
-    records = [json.loads(ln) for p in paths for ln in Path(p).read_text().splitlines() if ln.strip()]
+    records = read_records(*paths)
     lines = ["", "## Tuning runs (validation split; not the final comparison)", "",
              "Runs made while choosing the boss preset, before the final table above, each group "
              "with its command (`--jsonl` records collected in "
@@ -269,8 +271,7 @@ def main() -> int:
     command = "python " + " ".join(["benchmarks/hw2_speech.py"] + sys.argv[1:])
     load_before = os.getloadavg()
     t_all = time.time()
-    earlier = [json.loads(ln) for p in args.reuse for ln in Path(p).read_text().splitlines()
-               if ln.strip()]
+    earlier = read_records(*args.reuse)
     rows = []
     for variant in args.variants:
         for seed in args.seeds:
@@ -289,9 +290,7 @@ def main() -> int:
             r["command"] = command
             rows.append(r)
             print(json.dumps(r), flush=True)
-            if args.jsonl:
-                with open(args.jsonl, "a") as f:
-                    f.write(json.dumps(r) + "\n")
+            append_record(args.jsonl, r)
     total = time.time() - t_all
     if not args.out:
         return 0

@@ -24,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.harness import append_record, read_records  # noqa: E402  (after the path)
+
 
 def run_one(variant: str, data_dir: Path, steps: int, seed: int, batch_size: int | None,
             segment_len: int | str | None = None) -> dict:
@@ -95,7 +97,7 @@ def tuning_section(path: Path, title: str = "Tuning runs (before the final run; 
     """The tuning runs, grouped by their command: validation accuracy per seed (test answers
     are not shown: they were never looked at for a choice; ``show_test`` for runs made after
     every choice, e.g. a check at a longer budget)."""
-    records = [json.loads(line) for line in open(path) if line.strip()]
+    records = read_records(path)
     lines = [f"## {title}", "",
              f"Records: `{path.relative_to(REPO) if path.is_relative_to(REPO) else path}`, "
              "one JSON line per run with its command. Same data, seeds and splits as the final run.", ""]
@@ -160,9 +162,9 @@ def main() -> int:
     t_all = time.time()
     rows = []
     if args.from_jsonl:
-        rows = [json.loads(line) for line in open(args.from_jsonl) if line.strip()]
+        rows = read_records(args.from_jsonl)
         command += f"  (report from the {len(rows)} records of an interrupted run)"
-    earlier = [json.loads(line) for line in open(args.reuse) if line.strip()] if args.reuse else []
+    earlier = read_records(args.reuse) if args.reuse else []
     n_reused = 0
     for seed in args.seeds if not args.from_jsonl else []:  # seed by seed: an interrupted run still has every preset
         for variant in args.variants:
@@ -175,9 +177,7 @@ def main() -> int:
                 r = run_one(variant, data_dir, args.steps, seed, args.batch_size, args.segment_len)
             rows.append(r)
             print(json.dumps(r), flush=True)
-            if args.jsonl:
-                with open(args.jsonl, "a") as f:
-                    f.write(json.dumps(r | {"command": command}) + "\n")
+            append_record(args.jsonl, r | {"command": command})
     if n_reused:
         command += (f"  ({n_reused} of the {len(rows)} runs taken from {args.reuse}, an earlier run of the "
                     "same code for those presets on the same data, seeds, steps, batch and crop)")
