@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.hw1_timecv import choose_weights_shrunk, nnls_weights
+from benchmarks.hw1_timecv import choose_weights_shrunk, nnls_weights, tuning_section
 from common.config import build_config
 from common.datasets.covid import (
     CovidTable,
@@ -540,3 +540,12 @@ def test_history_model_falls_back_on_rows_without_history(synthetic_dir):
     assert not np.allclose(pred[complete], fallback[complete])
     plain = ChangeModel("ridge", part, columns="epidemic", alpha=1.0).fit(part)
     np.testing.assert_allclose(fallback, plain.predict(frame))
+
+
+def test_rewritten_report_keeps_its_hand_written_tuning_section(tmp_path):
+    path = tmp_path / "report.md"
+    assert tuning_section(path) == []
+    path.write_text("## measured\n\n| a |\n\n### Tuning (by hand)\n\n- tried x: 1.0\n")
+    assert tuning_section(path) == ["### Tuning (by hand)", "", "- tried x: 1.0"]
+    path.write_text("## measured, no tuning section\n")
+    assert tuning_section(path) == []
