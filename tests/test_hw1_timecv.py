@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.hw1_timecv import choose_weights_shrunk, nnls_weights
+from benchmarks.hw1_timecv import choose_weights_shrunk, nnls_weights, tuning_section
 from common.config import build_config
 from common.datasets.covid import (
     CovidTable,
@@ -458,3 +458,94 @@ def test_change_kernel_equals_sklearn_kernel_ridge_on_the_centred_change(synthet
                                direct.predict(scaler.transform(xv)) + z.mean() + last_v, rtol=1e-7, atol=1e-7)
     with pytest.raises(ValueError, match="kind must be"):
         ChangeModel("forest", part)
+
+
+# --- history beyond a row's window ---------------------------------------------------------------
+
+def _expected_complete(table: CovidTable, truth: np.ndarray) -> np.ndarray:
+    """Rows with 14 known days of tested_positive before their target day in their run of
+    consecutive days (gap_state's second run starts at day 21)."""
+    start = np.where((table.state_index == 1) & (truth > 20), 21, 0)
+    return truth - start >= 14
+
+
+@pytest.mark.parametrize("n_days", [3, 5])
+def test_history_features_are_means_and_trends_of_past_days_only(n_days):
+    from hw1_covid_regression.covid_model import history_features, history_names
+
+    table, truth = _table_with_known_days(n_days)
+    hist, complete = history_features(table.frame, table)
+    assert list(hist.columns) == history_names(table.features)
+    np.testing.assert_array_equal(complete, _expected_complete(table, truth))
+    assert hist[~complete].isna().all().all()
+    s, t = table.state_index[complete], truth[complete].astype(float)
+    h = hist[complete]
+    # tested_positive (day + 100 * state) up to yesterday; cli (day + 0.5 * state) up to today
+    for span in (7, 14):
+        np.testing.assert_allclose(h[f"tested_positive_mean{span}"], t - (span + 1) / 2 + 100 * s)
+        np.testing.assert_allclose(h[f"cli_mean{span}"], t - (span - 1) / 2 + 0.5 * s)
+        for f in ("tested_positive", "cli"):
+            np.testing.assert_allclose(h[f"{f}_trend{span}"], 1.0)
+            np.testing.assert_allclose(h[f"{f}_change{span}"], span - 1.0)
+
+
+@pytest.mark.parametrize("n_days", [3, 5])
+def test_history_features_ignore_targets_and_later_rows(n_days):
+    from hw1_covid_regression.covid_model import history_features
+
+    table, truth = _table_with_known_days(n_days)
+    before, _ = history_features(table.frame, table)
+    frame = table.frame.copy()
+    rng = np.random.default_rng(1)
+    frame[table.target_column] = rng.normal(size=len(frame))  # every target changed
+    later = truth > 30  # and every value of the rows after day 30 (their windows overlap the past)
+    cols = [c for c in frame.columns if "_d" in c]
+    frame.loc[later, cols] = rng.normal(size=(later.sum(), len(cols)))
+    after, _ = history_features(frame, CovidTable(None, frame, table.states, table.features, n_days, True))
+    pd.testing.assert_frame_equal(after[truth <= 30], before[truth <= 30])
+
+
+@pytest.mark.parametrize("n_days", [3, 5])
+def test_history_of_rows_to_predict_chains_to_the_end_of_the_past_rows(n_days):
+    from hw1_covid_regression.covid_model import history_features
+
+    table, truth = _table_with_known_days(n_days)
+    whole, _ = history_features(table.frame, table)
+    past, later = table.frame[truth < 25], table.frame[truth >= 25].drop(columns=table.target_column)
+    got, complete = history_features(later, table, past)
+    pd.testing.assert_frame_equal(got, whole[truth >= 25])
+    np.testing.assert_array_equal(complete, _expected_complete(table, truth)[truth >= 25])
+    # rows given as past as well count once; without the past rows, the first days lack history
+    again, _ = history_features(later, table, table.frame)
+    pd.testing.assert_frame_equal(again, got)
+    _, alone = history_features(later, table)  # known days from 25 - n_days + 1 to yesterday
+    np.testing.assert_array_equal(alone, truth[truth >= 25] - 25 + n_days - 1 >= 14)
+    assert alone.sum() < complete.sum()
+
+
+def test_history_model_falls_back_on_rows_without_history(synthetic_dir):
+    from hw1_covid_regression.covid_model import ChangeModel, history_features
+
+    train, _ = load_covid(synthetic_dir / "covid.train.csv", synthetic_dir / "covid.test.csv")
+    fold = rolling_folds(train)[-1]
+    part = subset(train, fold.train)
+    state, day = state_days(train)
+    first = np.array([day[fold.valid & (state == s)].min() for s in state])
+    frame = train.frame[fold.valid & (day != first)]  # a missing day: later rows' past is cut
+    model = ChangeModel("ridge", part, columns="epidemic", alpha=1.0, history=True).fit(part)
+    _, complete = history_features(frame, part, model.past)
+    assert complete.any() and (~complete).any()
+    pred, fallback = model.predict(frame), model.fallback.predict(frame)
+    np.testing.assert_allclose(pred[~complete], fallback[~complete])
+    assert not np.allclose(pred[complete], fallback[complete])
+    plain = ChangeModel("ridge", part, columns="epidemic", alpha=1.0).fit(part)
+    np.testing.assert_allclose(fallback, plain.predict(frame))
+
+
+def test_rewritten_report_keeps_its_hand_written_tuning_section(tmp_path):
+    path = tmp_path / "report.md"
+    assert tuning_section(path) == []
+    path.write_text("## measured\n\n| a |\n\n### Tuning (by hand)\n\n- tried x: 1.0\n")
+    assert tuning_section(path) == ["### Tuning (by hand)", "", "- tried x: 1.0"]
+    path.write_text("## measured, no tuning section\n")
+    assert tuning_section(path) == []
