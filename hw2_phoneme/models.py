@@ -97,7 +97,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     #   the head 0.618.
     # Checks after the choice (results file, checks section): on 320 utterances boss leads the
     # plain BiLSTM by +3.8 (3 seeds), on a second speech-like set by +5.3; at 8 epochs by only
-    # +1.3 (seeds 0, 1), at 10 epochs see the checks: most of the 4-epoch lead is faster learning.
+    # +1.4, at 10 epochs by +0.7 (3 seeds each): most of the 4-epoch lead is faster learning.
     # A round aimed at the longer budgets (8 epochs, seed 0 screened) found no regulariser that
     # holds the lead: even with dropout 0.3 boss memorises its 200 utterances (training accuracy
     # 0.98 at 8 epochs; the plain BiLSTM 0.84), yet dropout 0.3 gave 0.663 / 0.657 (seeds 0 / 1) against 0.659 / 0.658
