@@ -25,6 +25,7 @@ from hw2_phoneme.models import (
     predict_logits,
     sequence_forward,
     smooth_predictions,
+    spec_augment,
 )
 from tests.reference_hw2 import WindowBiRNN, official_concat_feat
 
@@ -265,3 +266,55 @@ def test_birnn_equals_packed_torch_rnn(rnn, bidirectional):
         got = ours(x, lengths)
     mask = torch.arange(10)[None] < lengths[:, None]
     torch.testing.assert_close(got[mask], expected[mask], rtol=1e-6, atol=1e-6)
+
+
+def test_spec_augment_masks_by_hand():
+    """Every zeroed entry lies in a time stretch (inside its utterance, <= the width) or a feature
+    band (<= the width, the same dimensions in every frame); the rest is untouched; the same
+    generator seed gives the same masks."""
+    x = torch.randn(3, 50, 39) + 5.0  # no natural zeros
+    before = x.clone()
+    lengths = torch.tensor([50, 20, 7])
+    gen = torch.Generator().manual_seed(3)
+    y = spec_augment(x, lengths, 2, 6, 2, 5, generator=gen)
+    again = spec_augment(x, lengths, 2, 6, 2, 5, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(y, again)
+    assert torch.equal(x, before)  # the input is untouched (a new tensor is returned)
+    zero = y == 0
+    assert torch.equal(y[~zero], x[~zero])
+    for b in range(3):
+        rows = zero[b].all(1)  # frames masked in every dimension: time masks
+        cols = zero[b, :int(lengths[b])].all(0)  # dimensions masked in every real frame
+        assert not rows[int(lengths[b]):].any()  # never past the utterance (padding)
+        assert int(rows.sum()) <= 2 * 6 and int(cols.sum()) <= 2 * 5
+        # nothing else is zeroed: each zero is in a masked frame or a masked dimension
+        assert torch.equal(zero[b], rows[:, None] | cols[None, :])
+    with_masks = [spec_augment(x, lengths, 2, 6, 2, 5) for _ in range(20)]
+    assert any((m == 0).any() for m in with_masks)
+    assert torch.equal(spec_augment(x, lengths, 0, 6, 2, 0), x)  # no masks: unchanged
+
+
+@pytest.mark.parametrize("aug", [dict(masks=(2, 10, 2, 6)), dict(input_noise=0.3)])
+def test_augmentation_only_in_training(data, aug):
+    """A tagger with masks or input noise: at evaluation identical to the same weights without
+    them; in training mode (dropout 0) its output changes, reproducibly from torch's seed."""
+    torch.manual_seed(0)
+    kw = dict(concat_nframes=3, front_dim=0, hidden_dim=8, hidden_layers=2, dropout=0.0)
+    masked = BiRNNTagger(**kw, **aug)
+    plain = BiRNNTagger(**kw)
+    plain.load_state_dict(masked.state_dict())
+    batch = pad_utterances(data, [1, 2, 5])
+    x, n = batch["x"], batch["lengths"]
+    with torch.no_grad():
+        torch.testing.assert_close(masked.eval()(x, n), plain.eval()(x, n), rtol=0, atol=0)
+        masked.train(), plain.train()
+        torch.manual_seed(1)
+        a = masked(x, n)
+        torch.manual_seed(1)
+        b = masked(x, n)
+        assert torch.equal(a, b)
+        assert not torch.allclose(a, plain(x, n))
+    cfg = Config(model="birnn", concat_nframes=3, time_masks=2, time_mask_width=10, feat_masks=1,
+                 feat_mask_width=4, input_noise=0.1)
+    built = build_model(cfg)
+    assert built.masks == (2, 10, 1, 4) and built.input_noise == 0.1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.hw2_speech import config_fields, reusable, variant_config
+from benchmarks.hw2_speech import checks_section, config_fields, reusable, variant_config
 from common.datasets.libriphone import load_libriphone, split_by_utterance, write_synthetic
 
 
@@ -41,9 +41,34 @@ def test_any_difference_blocks_reuse(folder, tmp_path):
     assert "epochs" in reusable(rec, "boss", folder, 5, 0, 5)
     assert "train_utts" in reusable(rec, "boss", folder, 4, 0, 6)
     assert "data" in reusable(rec, "boss", tmp_path, 4, 0, 5)
-    assert "dropout" in reusable(rec, "boss:dropout=0.3", folder, 4, 0, 5)
+    assert "dropout" in reusable(rec, "boss:dropout=0.5", folder, 4, 0, 5)
+    assert "time_masks" in reusable(rec, "boss:time_masks=2,time_mask_width=5", folder, 4, 0, 5)
+    assert "input_noise" in reusable(rec, "boss:input_noise=0.5", folder, 4, 0, 5)
     assert "optimiser" in reusable(rec, "boss:learning_rate=0.01", folder, 4, 0, 5)
     # a record made before a field existed counts as that field's default
     old = {k: v for k, v in record_for(folder, "bilstm-2x256").items() if k != "rnn_norm"}
     assert reusable(old, "bilstm-2x256", folder, 4, 0, 5) is None
     assert "rnn_norm" in reusable(old, "bilstm-2x256:rnn_norm=true", folder, 4, 0, 5)
+
+
+def test_checks_pair_each_variant_with_the_reference_by_seed(folder):
+    """The checks section groups records by budget (whatever command ran them) and pairs each
+    variant with the reference of the same seed, on validation and on the hidden test."""
+    import json
+
+    rows = []
+    for seed, (ref, boss) in enumerate([(0.60, 0.65), (0.61, 0.63), (0.62, 0.70)]):
+        for variant, acc in (("bilstm-2x256", ref), ("boss", boss)):
+            r = record_for(folder, variant, seed=seed, epochs=8)
+            r.update(valid_raw=acc, valid_smoothed=acc, min_run=1, test_smoothed=acc - 0.01,
+                     s_per_epoch=2.0 if variant == "boss" else 1.0,
+                     command=r["command"] + f" --seeds {seed}")
+            rows.append(r)
+    rows.reverse()  # the table lists seeds in order whatever the file's order
+    path = folder / "checks.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = "\n".join(checks_section([str(path)]))
+    assert text.count("**8 epochs") == 1  # one table for the budget, three commands in it
+    line = next(x for x in text.splitlines() if x.startswith("- boss − bilstm-2x256"))
+    assert "seed 0 +0.0500 / +0.0500, seed 1 +0.0200 / +0.0200, seed 2 +0.0800 / +0.0800" in line
+    assert "mean +0.0500 / +0.0500" in line and "2.00x" in line
