@@ -151,7 +151,8 @@ def main() -> None:
                                 if getattr(c, "history", False)}
                     if fallback:
                         no_history[(preset, year, fold.name, seed)] = mse(
-                            sum(run.weights[n] * fallback.get(n, p) for n, p in pred.items()), y)
+                            sum((run.no_history_weights or run.weights).get(n, 0.0) * fallback.get(n, p)
+                                for n, p in pred.items()), y)
                     comps[(preset, year, fold.name, seed)] = {**pred, "y": y, "ridge_ref": refs["ridge"],
                                                               "year": year}
                     if "ridge" in run.components:
@@ -231,8 +232,8 @@ def main() -> None:
         if any(vals.values()):
             ridge = {yr: np.mean([v for (m, y2, f, _), v in runs.items() if m == "ridge" and y2 == yr
                                   and f == latest_name]) for yr in args.years}
-            lines.append(f"- {preset} without history (every history component replaced by its "
-                         "no-history fallback, as on rows that no earlier row chains to, such as "
+            lines.append(f"- {preset} without history (its no-history blend, with every history "
+                         "component replaced by its no-history fallback, as on rows that no earlier row chains to, such as "
                          "every row of the course's test files but the first of a state in 2022): "
                          + ", ".join(f"{yr} {cell(vals[yr])} ({100 * (1 - np.mean(vals[yr]) / ridge[yr]):+.1f} % "
                                      "vs ridge)" for yr in args.years))

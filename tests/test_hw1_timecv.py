@@ -297,16 +297,26 @@ def test_blend_weights_must_be_known_and_sum_to_one():
         _ = build_config(Config, PRESETS, "simple", blend={"mlp": 0.5, "ridge": 0.4}).blend_weights
     with pytest.raises(ValueError, match="names must be in"):
         _ = build_config(Config, PRESETS, "simple", blend={"mlp": 0.5, "forest": 0.5}).blend_weights
+    with pytest.raises(ValueError, match="sum to 1"):
+        _ = build_config(Config, PRESETS, "boss", blend_no_history={"mlp": 0.5}).no_history_weights
 
 
 def test_boss_prediction_is_the_weighted_sum_of_its_components(synthetic_dir):
     train, test = load_covid(synthetic_dir / "covid.train.csv", synthetic_dir / "covid.test.csv")
     cfg = build_config(Config, PRESETS, "boss", n_epochs=5, early_stop=5)
     run = train_ensemble(cfg, train)
-    parts = run.component_predictions(test.frame)
-    assert set(parts) == set(cfg.blend_weights) and len(run.models) == 3
-    expected = sum(cfg.blend_weights[k] * v for k, v in parts.items())
-    np.testing.assert_allclose(run.predict(test.frame), expected, rtol=1e-12)
+    # rows of the test file, and training rows (which chain to 14 days of history)
+    frame = pd.concat([test.frame, train.frame.drop(columns=train.target_column)], ignore_index=True)
+    parts = run.component_predictions(frame)
+    assert set(parts) == set(cfg.blend_weights) | set(cfg.no_history_weights) and len(run.models) == 3
+    with_history = np.logical_and.reduce([run.components[k].has_history(frame)
+                                          for k in ("history_change", "history_recent_change")])
+    assert with_history.any() and (~with_history).any()
+    expected = np.where(with_history, sum(cfg.blend_weights[k] * v for k, v in parts.items()),
+                        sum(cfg.no_history_weights.get(k, 0.0) * v for k, v in parts.items()))
+    np.testing.assert_allclose(run.predict(frame), expected, rtol=1e-12)
+    # rows without history get exactly the previous boss: the equal blend of five members
+    assert set(cfg.no_history_weights) == {"mlp", "ridge", "growth_change", "epidemic_change", "kernel_change"}
     # the validation score uses components fitted without the validation rows
     assert run.valid_mse == pytest.approx(np.mean((run.valid_pred - run.valid_true) ** 2))
     assert not np.allclose(run.valid_pred, run.predict(train.frame[run.valid_mask]))
