@@ -156,25 +156,25 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
                   criterion=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing), forward=forward_fn(cfg), scheduler=scheduler,
                   metric="accuracy", device="cpu", amp=False, grad_clip=cfg.grad_clip,
                   progress=False)
-    y_valid = torch.cat([train_all.labels[train_all.offsets[u]:train_all.offsets[u + 1]]
-                         for u in valid_utts]).numpy()
+
+    def utterance_labels(utts) -> list[torch.Tensor]:
+        return [train_all.labels[train_all.offsets[u]:train_all.offsets[u + 1]] for u in utts]
+
+    y_valid = torch.cat(utterance_labels(valid_utts)).numpy()
     valid_logits = predict_logits(model, cfg, train_all, valid_utts)
     raw = valid_logits.argmax(1).numpy()
     if os.environ.get("HW2_SAVE_LOGITS"):  # analysis of decoders offline (not in the report)
         torch.save({"valid_logits": valid_logits, "y_valid": y_valid,
                     "valid_lengths": train_all.lengths[valid_utts],
                     "test_logits": predict_logits(model, cfg, test),
-                    "test_lengths": test.lengths, "y_train": [
-                        train_all.labels[train_all.offsets[u]:train_all.offsets[u + 1]]
-                        for u in train_utts]},
+                    "test_lengths": test.lengths, "y_train": utterance_labels(train_utts)},
                    Path(os.environ["HW2_SAVE_LOGITS"]) / f"{variant}_{seed}_{num_epoch}.pt")
     lengths = train_all.lengths[valid_utts].tolist()
     candidates = range(1, 7) if cfg.tune_min_run else [cfg.min_run]
     scores = {k: float((smooth_predictions(raw, lengths, k) == y_valid).mean()) for k in candidates}
     best = max(scores, key=scores.get)
     # Training accuracy of the kept weights (raw, eval mode): the gap to validation shows overfitting.
-    y_train = torch.cat([train_all.labels[train_all.offsets[u]:train_all.offsets[u + 1]]
-                         for u in train_utts]).numpy()
+    y_train = torch.cat(utterance_labels(train_utts)).numpy()
     train_raw = float((predict_logits(model, cfg, train_all, train_utts).argmax(1).numpy()
                        == y_train).mean())
     answers = synthetic_test_labels_hw2(data_dir)
