@@ -114,6 +114,28 @@ def test_notebook_smoke_run(tmp_path, check_readme_outputs):
     check_readme_outputs("HW1", tmp_path)  # exactly the files README's "What a run writes" lists
 
 
+@pytest.mark.notebook
+def test_notebook_answers_with_the_test_files_own_ids(tmp_path):
+    """A test file whose ids are not 0..N-1 (a time hold-out cut from a train file keeps the
+    train file's ids): pred.csv answers every id of the test file, in its order."""
+    import pandas as pd
+    import papermill as pm
+
+    data = tmp_path / "data"
+    write_synthetic(data, seed=2)
+    header, *rows = (data / "covid.test.csv").read_text().splitlines()  # lines: the header repeats names
+    ids = [int(r.split(",", 1)[0]) * 3 + 1000 for r in rows]
+    (data / "covid.test.csv").write_text("\n".join(
+        [header] + [f"{i},{r.split(',', 1)[1]}" for i, r in zip(ids, rows)]) + "\n")
+    out = tmp_path / "out"
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                        cwd=str(REPO_ROOT), progress_bar=False,
+                        parameters={"preset": "boss", "smoke": True, "data_source": str(data),
+                                    "out_dir": str(out)})
+    assert validate_submission(out / "pred.csv", "hw1", expected_ids=ids) == len(ids)
+    assert pd.read_csv(out / "pred.csv")["id"].tolist() == ids
+
+
 def test_committed_notebooks_carry_no_outputs():
     for nb_path in REPO_ROOT.glob("*/*.ipynb"):
         nb = json.loads(nb_path.read_text())

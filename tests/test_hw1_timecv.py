@@ -559,3 +559,21 @@ def test_rewritten_report_keeps_its_hand_written_tuning_section(tmp_path):
     assert tuning_section(path) == ["### Tuning (by hand)", "", "- tried x: 1.0"]
     path.write_text("## measured, no tuning section\n")
     assert tuning_section(path) == []
+
+
+def test_holdout_folder_is_the_latest_fold_in_the_real_files_format(shared_data, tmp_path):
+    """benchmarks.hw1_holdout's folder: the latest fold's rows as a test file (no target, the
+    real ids), the earlier rows as the train file; both load, and the truth is aligned."""
+    from benchmarks.hw1_holdout import write_holdout
+
+    folder = shared_data / "hw1_covid_2022"
+    truth, refs = write_holdout(folder, tmp_path)
+    real, _ = load_covid(folder / "covid.train.csv", folder / "covid.test.csv")
+    train, test = load_covid(tmp_path / "covid.train.csv", tmp_path / "covid.test.csv")
+    fold = rolling_folds(real, (LATEST_FOLD,))[0]
+    assert len(train.frame) == fold.train.sum() and len(test.frame) == fold.valid.sum() == len(truth)
+    assert not test.has_target and test.input_columns == real.input_columns
+    held = real.frame[fold.valid]
+    np.testing.assert_array_equal(test.frame["id"], held["id"])  # not renumbered
+    np.testing.assert_array_equal(truth, held[real.target_column])
+    assert set(refs) == {"ridge", "linreg", "persistence"} and all(len(v) == len(truth) for v in refs.values())
