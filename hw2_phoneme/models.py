@@ -110,7 +110,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # BiLSTM 0.652; the boss above (width 256, dropout 0.1, run-length smoothing) 0.659; + Viterbi
     # decoding 0.665; dropout 0.3 + Viterbi 0.664; width 320 + dropout 0.3 + Viterbi 0.673 (+2.0 over the
     # BiLSTM, test +2.4; ahead of the others in every seed) at 1.6x the time per epoch: boss now.
-    # At 4 epochs it scores 0.658 (3 seeds), the boss above 0.649 (0.656 with Viterbi).
+    # At 4 epochs it scores 0.658 (3 seeds), the boss above 0.648 (0.656 with Viterbi).
     "boss": dict(model="birnn", concat_nframes=9, front_dim=0, hidden_layers=2, hidden_dim=320,
                  rnn="lstm", rnn_norm=True, dropout=0.3, learning_rate=2e-3, batch_size=4,
                  num_epoch=30, scheduler="cosine", grad_clip=1.0, tune_min_run=True,
