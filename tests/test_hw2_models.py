@@ -1,7 +1,10 @@
 """HW2 models: masking (padded batch == each utterance alone), window front end vs the
-official concat_feat, prediction order and submission size, label smoothing."""
+official concat_feat, prediction order and submission size, label smoothing, Viterbi decoding
+against brute force."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -19,6 +22,8 @@ from hw2_phoneme.models import (
     FrameMLP,
     _edge_windows,
     build_model,
+    decode,
+    decodings,
     make_loader,
     merge_short_runs,
     per_class_accuracy,
@@ -26,6 +31,8 @@ from hw2_phoneme.models import (
     sequence_forward,
     smooth_predictions,
     spec_augment,
+    transition_log_probs,
+    viterbi,
 )
 from tests.reference_hw2 import WindowBiRNN, official_concat_feat
 
@@ -230,6 +237,75 @@ def test_merge_short_runs():
     flat = np.array([1, 1, 1, 2, 9, 9, 9])
     assert smooth_predictions(flat, [4, 3], 2).tolist() == [1, 1, 1, 1, 9, 9, 9]
     assert smooth_predictions(flat, [3, 4], 2).tolist() == [1, 1, 1, 9, 9, 9, 9]
+
+
+def brute_force_path(log_probs, log_trans, log_init, weight):
+    """The best path by scoring every one of C ** T label sequences."""
+    t_len, n = log_probs.shape
+
+    def score(path):
+        s = log_probs[np.arange(t_len), list(path)].sum() + weight * log_init[path[0]]
+        return s + weight * sum(log_trans[a, b] for a, b in zip(path[:-1], path[1:]))
+
+    return max(itertools.product(range(n), repeat=t_len), key=score)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_viterbi_matches_brute_force(n_classes):
+    rng = np.random.default_rng(n_classes)
+    for _ in range(60):
+        t_len = int(rng.integers(1, 6))
+        log_probs = rng.normal(size=(t_len, n_classes))
+        log_trans = 2 * rng.normal(size=(n_classes, n_classes))
+        log_init = rng.normal(size=n_classes)
+        weight = float(rng.choice([0.5, 1.0, 2.5]))
+        expected = brute_force_path(log_probs, log_trans, log_init, weight)
+        assert tuple(viterbi(log_probs, log_trans, log_init, weight).tolist()) == expected
+    assert viterbi(np.zeros((0, 3)), np.zeros((3, 3))).shape == (0,)
+
+
+def test_viterbi_without_transition_information_is_the_argmax():
+    rng = np.random.default_rng(0)
+    log_probs = np.log(rng.dirichlet(np.ones(41), size=50))
+    flat = np.full((41, 41), -np.log(41))  # every transition equally likely
+    assert viterbi(log_probs, flat, np.full(41, -np.log(41))).tolist() == log_probs.argmax(1).tolist()
+    assert viterbi(log_probs, 5 * rng.normal(size=(41, 41)), weight=0.0).tolist() == \
+        log_probs.argmax(1).tolist()
+
+
+def test_viterbi_follows_the_transitions():
+    """A blip the transitions make unlikely is overruled; a sure one is not."""
+    log_init, log_trans = transition_log_probs([np.array([0] * 20 + [1] * 20)] * 5, n_classes=3)
+    assert np.allclose(np.exp(log_trans).sum(1), 1) and np.isclose(np.exp(log_init).sum(), 1)
+    # add-one counts: 0->0 95 + 1, 0->1 5 + 1, 0->2 0 + 1; utterances start with 0 five times
+    assert np.allclose(np.exp(log_trans[0]), np.array([96, 6, 1]) / 103)
+    assert np.allclose(np.exp(log_init), np.array([6, 1, 1]) / 8)
+    probs = np.full((7, 3), 0.05)
+    probs[:, 0] = 0.9
+    probs[3] = [0.4, 0.55, 0.05]  # a weak blip to class 1
+    assert viterbi(np.log(probs), log_trans, log_init).tolist() == [0] * 7
+    probs[3] = [1e-6, 1 - 2e-6, 1e-6]  # a sure one stays (log-odds 13.8 > 7.3 of the transitions)
+    assert viterbi(np.log(probs), log_trans, log_init).tolist() == [0, 0, 0, 1, 0, 0, 0]
+
+
+def test_decode_runs_per_utterance():
+    """Both decodings work utterance by utterance on flat logits; Viterbi never carries a label
+    across an utterance boundary (the second utterance starts from the initial log-probs)."""
+    log_init, log_trans = transition_log_probs([np.array([0] * 30), np.array([2] * 30)], 3)
+    logits = torch.tensor([[5.0, 0, 0]] * 4 + [[0, 0, 0.5]] + [[0, 0, 5.0]] * 3)
+    assert decode(logits, [4, 4], ("viterbi", 1.0), (log_init, log_trans)).tolist() == \
+        [0] * 4 + [2] * 4
+    assert decode(logits, [5, 3], ("viterbi", 1.0), (log_init, log_trans)).tolist() == \
+        [0] * 5 + [2] * 3
+    assert decode(logits, [4, 4], ("min_run", 1)).tolist() == logits.argmax(1).tolist()
+    assert decode(logits, [4, 4], ("min_run", 2)).tolist() == [0] * 4 + [2] * 4
+    with pytest.raises(ValueError, match="transitions"):
+        decode(logits, [4, 4], ("viterbi", 1.0))
+    with pytest.raises(ValueError, match="lengths sum to 7"):
+        decode(logits, [4, 3], ("min_run", 2))
+    cfg = Config(tune_min_run=True, viterbi=True)
+    assert ("min_run", 6) in decodings(cfg) and ("viterbi", 1.0) in decodings(cfg)
+    assert decodings(Config()) == [("min_run", 1)]
 
 
 def test_per_class_accuracy():

@@ -32,13 +32,20 @@ def test_notebook_smoke(tmp_path, monkeypatch, preset, check_readme_outputs):
     from common.data import synthetic_data_dir
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the kernel inherits it: no thread thrashing
+    # simple: Viterbi decoding switched on from papermill (boss: whatever its preset says)
+    extra = dict(viterbi=True) if preset == "simple" else {}
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"), kernel_name="python3",
                         parameters=dict(smoke=True, out_dir=str(tmp_path), preset=preset,
-                                        data_source="synthetic"),
+                                        data_source="synthetic", **extra),
                         cwd=str(REPO_ROOT), progress_bar=False)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["data"] == "synthetic" and metrics["preset"] == preset
     assert metrics["metric"] == "valid_accuracy" and 0.0 <= metrics["value"] <= 1.0
+    # the decoding that wrote the CSV is the best one on validation, among those compared
+    by_decoding = metrics["valid_accuracy_by_decoding"]
+    assert metrics["value"] == by_decoding[metrics["decoding"]] == max(by_decoding.values())
+    assert "min_run 1" in by_decoding  # the raw argmax is always a candidate
+    assert any(name.startswith("viterbi") for name in by_decoding)  # boss: its preset turns it on
     test = load_libriphone(synthetic_data_dir("hw2", smoke=True), "test")
     assert validate_submission(tmp_path / "prediction.csv", "hw2", n_rows=test.n_frames) == test.n_frames
     for plot in ("learning_curves.png", "per_class_accuracy.png", "confusion.png", "model.ckpt"):

@@ -72,3 +72,29 @@ def test_checks_pair_each_variant_with_the_reference_by_seed(folder):
     line = next(x for x in text.splitlines() if x.startswith("- boss − bilstm-2x256"))
     assert "seed 0 +0.0500 / +0.0500, seed 1 +0.0200 / +0.0200, seed 2 +0.0800 / +0.0800" in line
     assert "mean +0.0500 / +0.0500" in line and "2.00x" in line
+
+
+def test_checks_compare_each_variant_as_it_decodes(folder):
+    """A record with Viterbi numbers is compared by the decoding its config chose
+    (``valid_decoded`` / ``test_decoded``); an older record without them by its smoothing."""
+    import json
+
+    rows = []
+    for variant, smoothed, chosen in (("bilstm-2x256", 0.60, None), ("boss:viterbi=true", 0.62, 0.65)):
+        r = record_for(folder, variant, epochs=10)
+        r.update(valid_raw=smoothed, valid_smoothed=smoothed, min_run=1, test_smoothed=smoothed,
+                 s_per_epoch=1.0)
+        if chosen is not None:
+            r.update(valid_viterbi=chosen, viterbi_weight=0.5, test_viterbi=chosen - 0.01,
+                     decoding="viterbi (weight 0.5)", valid_decoded=chosen,
+                     test_decoded=chosen - 0.01)
+        rows.append(r)
+    assert rows[1]["viterbi"] is True and rows[0]["viterbi"] is False
+    path = folder / "checks_decoded.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = "\n".join(checks_section([str(path)]))
+    line = next(x for x in text.splitlines() if x.startswith("- boss:viterbi=true − bilstm-2x256"))
+    assert "seed 0 +0.0500 / +0.0400" in line
+    row = next(x for x in text.splitlines() if x.startswith("| boss:viterbi=true"))
+    assert "Viterbi decoding" in row and "| 0.6500 (0.5) |" in row
+    assert "| —" in next(x for x in text.splitlines() if x.startswith("| bilstm-2x256"))
