@@ -28,7 +28,7 @@ def notebook_run(case, folder: Path, out_dir: Path, work: Path) -> tuple[str, in
 
     out_dir.mkdir()
     before = {f"{n}": f"earlier good {n}\n".encode() for n in ("pred.csv", "prediction.csv",
-              "submission.csv", "metrics.json", "model.ckpt", "learning_curves.png")}
+              "submission.csv", "metrics.json", "model.ckpt", "model0.ckpt", "learning_curves.png")}
     for name, content in before.items():
         (out_dir / name).write_bytes(content)
     params = {"smoke": True, "data_source": str(folder), "out_dir": str(out_dir), **case.params}

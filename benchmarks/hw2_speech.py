@@ -53,7 +53,8 @@ def reference_overrides() -> dict:
 # Config fields that later versions added; a record without one was run before it existed, i.e.
 # with its default (checked when a record is reused).
 ADDED_LATER = ("rnn_residual", "rnn_norm", "head_dim", "front_raw", "time_masks",
-               "time_mask_width", "feat_masks", "feat_mask_width", "input_noise", "viterbi")
+               "time_mask_width", "feat_masks", "feat_mask_width", "input_noise", "viterbi",
+               "n_models")
 
 
 def variant_config(variant: str, num_epoch: int, seed: int):
@@ -79,7 +80,7 @@ def config_fields(cfg) -> dict:
             "front_raw": cfg.front_raw, "time_masks": cfg.time_masks,
             "time_mask_width": cfg.time_mask_width, "feat_masks": cfg.feat_masks,
             "feat_mask_width": cfg.feat_mask_width, "input_noise": cfg.input_noise,
-            "viterbi": cfg.viterbi,
+            "viterbi": cfg.viterbi, "n_models": cfg.n_models,
             "optimiser": {k: getattr(cfg, k) for k in OPTIMISER_KEYS if k != "num_epoch"}}
 
 
@@ -117,7 +118,7 @@ def reusable(record: dict, variant: str, data_dir: Path, num_epoch: int, seed: i
     now = {"variant": variant, "seed": seed, "epochs": num_epoch,
            "train_utts": len(train_utts), "valid_utts": len(valid_utts),
            "train_frames": int(train_all.lengths[train_utts].sum()),
-           "params": sum(p.numel() for p in build_model(cfg).parameters())}
+           "params": cfg.n_models * sum(p.numel() for p in build_model(cfg).parameters())}
     for key, value in now.items():
         if record.get(key) != value:
             return f"{key}: {record.get(key)!r} recorded, {value!r} now"
@@ -126,55 +127,51 @@ def reusable(record: dict, variant: str, data_dir: Path, num_epoch: int, seed: i
 
 def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
             max_train_utts: int | None) -> dict:
+    from dataclasses import replace
+
     import numpy as np
     import torch
-    from torch import nn
 
     from benchmarks.speech_data import synthetic_test_labels_hw2
     from common.datasets.libriphone import load_libriphone, split_by_utterance
-    from common.seed import set_seed
-    from common.train import fit
     from hw2_phoneme.models import (
         VITERBI_WEIGHTS,
-        build_model,
         decode,
         decoding_name,
         decodings,
-        forward_fn,
-        make_loader,
+        mean_log_posteriors,
+        member_seeds,
         predict_logits,
+        train_model,
         transition_log_probs,
     )
 
     cfg = variant_config(variant, num_epoch, seed)
-    set_seed(cfg.seed)
     train_all = load_libriphone(data_dir, "train")
     test = load_libriphone(data_dir, "test")
     train_utts, valid_utts = split_by_utterance(len(train_all), cfg.train_ratio, cfg.split_seed)
     if max_train_utts:
         train_utts = train_utts[:max_train_utts]
-    model = build_model(cfg)
-    train_loader = make_loader(cfg, train_all, train_utts, train=True)
-    valid_loader = make_loader(cfg, train_all, valid_utts, train=False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate,
-                                  weight_decay=cfg.weight_decay)
-    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.num_epoch * len(train_loader))
-                 if cfg.scheduler == "cosine" else None)
-    history = fit(model, train_loader, valid_loader, optimizer=optimizer, n_epochs=cfg.num_epoch,
-                  criterion=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing), forward=forward_fn(cfg), scheduler=scheduler,
-                  metric="accuracy", device="cpu", amp=False, grad_clip=cfg.grad_clip,
-                  progress=False)
+    # As the notebook: the ensemble's models one after another, their posteriors averaged.
+    trained = [train_model(replace(cfg, seed=s), train_all, train_utts, valid_utts, progress=False)
+               for s in member_seeds(cfg)]
+    models = [m for m, _ in trained]
+    history = trained[0][1]
+    seconds = sum(h.seconds for _, h in trained)
+
+    def predict(data, utts=None):
+        return mean_log_posteriors([predict_logits(m, cfg, data, utts) for m in models])
 
     def utterance_labels(utts) -> list[torch.Tensor]:
         return [train_all.labels[train_all.offsets[u]:train_all.offsets[u + 1]] for u in utts]
 
     y_valid = torch.cat(utterance_labels(valid_utts)).numpy()
-    valid_logits = predict_logits(model, cfg, train_all, valid_utts)
+    valid_logits = predict(train_all, valid_utts)
     raw = valid_logits.argmax(1).numpy()
     if os.environ.get("HW2_SAVE_LOGITS"):  # analysis of decoders offline (not in the report)
         torch.save({"valid_logits": valid_logits, "y_valid": y_valid,
                     "valid_lengths": train_all.lengths[valid_utts],
-                    "test_logits": predict_logits(model, cfg, test),
+                    "test_logits": predict(test),
                     "test_lengths": test.lengths, "y_train": utterance_labels(train_utts)},
                    Path(os.environ["HW2_SAVE_LOGITS"]) / f"{variant}_{seed}_{num_epoch}.pt")
     lengths = train_all.lengths[valid_utts].tolist()
@@ -190,15 +187,14 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     chosen = max(decodings(cfg), key=scores.get)  # what the notebook would use for the CSV
     # Training accuracy of the kept weights (raw, eval mode): the gap to validation shows overfitting.
     y_train = torch.cat(utterance_labels(train_utts)).numpy()
-    train_raw = float((predict_logits(model, cfg, train_all, train_utts).argmax(1).numpy()
-                       == y_train).mean())
+    train_raw = float((predict(train_all, train_utts).argmax(1).numpy() == y_train).mean())
     answers = synthetic_test_labels_hw2(data_dir)
-    test_logits = predict_logits(model, cfg, test)
+    test_logits = predict(test)
     y_test = np.concatenate([answers[u] for u in test.utt_ids])
     test_acc = {d: float((decode(test_logits, test.lengths.tolist(), d, transitions)
                           == y_test).mean()) for d in {smoothed, viterbi_best, chosen}}
     return {"variant": variant, "seed": seed, "epochs": num_epoch,
-            "params": sum(p.numel() for p in model.parameters()),
+            "params": sum(p.numel() for m in models for p in m.parameters()),
             "train_raw": train_raw, "valid_raw": float((raw == y_valid).mean()),
             "valid_smoothed": scores[smoothed], "min_run": smoothed[1],
             "test_smoothed": test_acc[smoothed],
@@ -206,8 +202,9 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
             "test_viterbi": test_acc[viterbi_best],
             "decoding": decoding_name(chosen), "valid_decoded": scores[chosen],
             "test_decoded": test_acc[chosen],
+            # best epoch and curve of the first model (an ensemble's others are alike)
             "best_epoch": history.best_epoch + 1, "curve": [round(v, 4) for v in history.valid_metric],
-            "seconds": history.seconds, "s_per_epoch": history.seconds / num_epoch,
+            "seconds": seconds, "s_per_epoch": seconds / num_epoch,
             "train_utts": len(train_utts), "valid_utts": len(valid_utts),
             "train_frames": int(train_all.lengths[train_utts].sum()),
             "data": str(data_dir), **config_fields(cfg)}
@@ -247,7 +244,8 @@ def describe(m: dict) -> str:
               f"dropout {m['dropout']}" if m.get("dropout") else "",
               f"label smoothing {m['label_smoothing']}" if m.get("label_smoothing") else "",
               "Viterbi decoding" if m.get("viterbi") else ""]
-    return ", ".join([text] + [e for e in extras if e])
+    text = ", ".join([text] + [e for e in extras if e])
+    return f"ensemble of {m['n_models']}: {text}" if m.get("n_models", 1) > 1 else text
 
 
 def decoded(r: dict, split: str) -> float:

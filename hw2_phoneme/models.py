@@ -1,5 +1,6 @@
 """HW2 phoneme classification: config and presets, the frame-window MLP (simple/medium/strong),
-the utterance-level bidirectional RNN (boss), loaders, prediction and label smoothing.
+the utterance-level bidirectional RNN (boss), loaders, training one model of an ensemble,
+prediction and decoding.
 
 The notebook ``hw2_phoneme.ipynb`` is the narrative; this module is what tests and benchmarks
 import.
@@ -7,6 +8,8 @@ import.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +19,8 @@ import torch
 from torch import nn
 
 from common.datasets.libriphone import FEAT_DIM, N_CLASSES, FlatFeatures
-from common.train import pair_forward
+from common.seed import set_seed
+from common.train import History, fit, pair_forward
 from hw2_phoneme.batches import SequenceBatches, WindowBatches
 
 
@@ -60,6 +64,7 @@ class Config:
     min_run: int = 1  # post-processing: merge label runs shorter than this (1 = off)
     tune_min_run: bool = False  # choose min_run in 1..6 on the validation split
     viterbi: bool = False  # also try Viterbi decoding (training-label transitions) on validation
+    n_models: int = 1  # ensemble: models trained alike from seeds seed, seed + 1000, ...; posteriors averaged
     max_train_utts: int | None = None  # use only this many training utterances (quick runs)
     eval_batch_size: int = 4096
 
@@ -331,6 +336,36 @@ def make_loader(cfg: Config, data: FlatFeatures, utts: Sequence[int] | None, tra
                          shuffle=train, seed=cfg.seed)
 
 
+def member_seeds(cfg: Config) -> list[int]:
+    """The seeds of the ``cfg.n_models`` models of an ensemble: ``seed``, ``seed + 1000``, ...
+    (the first model is the one a single-model run of ``cfg`` trains)."""
+    if cfg.n_models < 1:
+        raise ValueError(f"n_models must be >= 1, got {cfg.n_models}")
+    return [cfg.seed + 1000 * k for k in range(cfg.n_models)]
+
+
+def train_model(cfg: Config, data: FlatFeatures, train_utts: Sequence[int], valid_utts: Sequence[int],
+                *, device: torch.device | str = "cpu", checkpoint_path: str | os.PathLike | None = None,
+                resume: bool = False, config: dict | None = None, progress: bool = True
+                ) -> tuple[nn.Module, History]:
+    """One model of ``cfg``, initialised and shuffled by ``cfg.seed``: AdamW, the preset's
+    schedule (cosine: per step), cross-entropy, ``fit`` keeping the best validation epoch and
+    checkpointing every epoch to ``checkpoint_path`` (``resume`` continues from it)."""
+    set_seed(cfg.seed)
+    model = build_model(cfg)
+    train_loader = make_loader(cfg, data, train_utts, train=True)
+    valid_loader = make_loader(cfg, data, valid_utts, train=False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.num_epoch * len(train_loader))
+                 if cfg.scheduler == "cosine" else None)
+    history = fit(model, train_loader, valid_loader, optimizer=optimizer, n_epochs=cfg.num_epoch,
+                  criterion=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing),
+                  forward=forward_fn(cfg), scheduler=scheduler, metric="accuracy",
+                  early_stop=cfg.early_stop, checkpoint_path=checkpoint_path, resume=resume,
+                  config=config, device=device, amp=True, grad_clip=cfg.grad_clip, progress=progress)
+    return model, history
+
+
 # ------------------------------------------------------------------------------------------
 # Prediction and post-processing
 # ------------------------------------------------------------------------------------------
@@ -360,6 +395,13 @@ def predict_logits(model: nn.Module, cfg: Config, data: FlatFeatures,
             out[pos:pos + len(logits)] = logits
             pos += len(logits)
     return out
+
+
+def mean_log_posteriors(logits: Sequence[torch.Tensor]) -> torch.Tensor:
+    """float64 [N, 41]: the log of the models' mean posterior (softmax), from each model's
+    logits [N, 41] for the same frames; one model gives its own log-softmax."""
+    log_probs = torch.stack([torch.log_softmax(x.double(), dim=1) for x in logits])
+    return torch.logsumexp(log_probs, dim=0) - math.log(len(logits))
 
 
 def merge_short_runs(labels: np.ndarray, min_run: int) -> np.ndarray:
@@ -463,8 +505,8 @@ def decodings(cfg: Config) -> list[tuple[str, float]]:
 def decode(logits: torch.Tensor | np.ndarray, lengths: Sequence[int],
            decoding: tuple[str, float],
            transitions: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Flat frame labels [N] from flat logits [N, 41] of utterances of ``lengths``, by one of
-    :func:`decodings`; Viterbi needs ``transitions = (log_init, log_trans)`` from
+    """Flat frame labels [N] from flat logits [N, 41] of utterances of ``lengths`` (or log-posteriors,
+    e.g. an ensemble's :func:`mean_log_posteriors`), by one of :func:`decodings`; Viterbi needs ``transitions = (log_init, log_trans)`` from
     :func:`transition_log_probs` of the training labels."""
     kind, value = decoding
     logits = torch.as_tensor(logits)

@@ -33,7 +33,7 @@ def previous_outputs(out_dir):
     out_dir.mkdir()
     files = {name: f"earlier good {name}\n".encode() for name in
              ("pred.csv", "prediction.csv", "submission.csv", "metrics.json", "model.ckpt",
-              "learning_curves.png", "checkpoint0.pt", "model0.pt", "verdicts.csv")}
+              "model0.ckpt", "learning_curves.png", "checkpoint0.pt", "model0.pt", "verdicts.csv")}
     for name, content in files.items():
         (out_dir / name).write_bytes(content)
     return files

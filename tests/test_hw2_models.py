@@ -25,12 +25,15 @@ from hw2_phoneme.models import (
     decode,
     decodings,
     make_loader,
+    mean_log_posteriors,
+    member_seeds,
     merge_short_runs,
     per_class_accuracy,
     predict_logits,
     sequence_forward,
     smooth_predictions,
     spec_augment,
+    train_model,
     transition_log_probs,
     viterbi,
 )
@@ -216,6 +219,34 @@ def test_birnn_learns_on_synthetic(data):
                metric="accuracy", progress=False, device="cpu")
     majority = float((data.labels == 0).float().mean())
     assert hist.best_score > majority + 0.1, (hist.best_score, majority)
+
+
+def test_mean_log_posteriors_is_the_log_of_the_mean_softmax():
+    rng = np.random.default_rng(0)
+    logits = [torch.tensor(rng.normal(scale=3, size=(7, 41)), dtype=torch.float32) for _ in range(3)]
+    softmax = [np.exp(x.double().numpy()) / np.exp(x.double().numpy()).sum(1, keepdims=True) for x in logits]
+    np.testing.assert_allclose(mean_log_posteriors(logits).numpy(), np.log(np.mean(softmax, axis=0)),
+                               rtol=1e-10, atol=1e-12)
+    one = mean_log_posteriors(logits[:1])  # a single model: its own log-softmax, same argmax
+    np.testing.assert_allclose(one.numpy(), torch.log_softmax(logits[0].double(), 1).numpy())
+    assert torch.equal(one.argmax(1), logits[0].argmax(1))
+
+
+def test_ensemble_models_are_seeded_apart_and_the_first_is_the_single_model(data):
+    from dataclasses import replace
+
+    cfg = Config(**{"preset": "boss", **PRESETS["boss"], "hidden_dim": 8, "hidden_layers": 1,
+                    "num_epoch": 1, "seed": 5, "n_models": 3})
+    assert member_seeds(cfg) == [5, 1005, 2005] and member_seeds(replace(cfg, n_models=1)) == [5]
+    with pytest.raises(ValueError, match="n_models"):
+        member_seeds(replace(cfg, n_models=0))
+    train, valid = list(range(8)), list(range(8, 12))
+    single, _ = train_model(replace(cfg, n_models=1), data, train, valid, progress=False)
+    first, _ = train_model(replace(cfg, seed=member_seeds(cfg)[0]), data, train, valid, progress=False)
+    second, _ = train_model(replace(cfg, seed=member_seeds(cfg)[1]), data, train, valid, progress=False)
+    for a, b, c in zip(single.parameters(), first.parameters(), second.parameters()):
+        assert torch.equal(a, b)  # deterministic: the ensemble's first model is the single model
+    assert any(not torch.equal(a, c) for a, c in zip(first.parameters(), second.parameters()))
 
 
 def test_make_loader_kinds(data):

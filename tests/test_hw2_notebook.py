@@ -10,6 +10,7 @@ import pytest
 from common.datasets.libriphone import load_libriphone
 from common.paths import REPO_ROOT
 from common.submission import validate_submission
+from hw2_phoneme.models import PRESETS
 
 NOTEBOOK = REPO_ROOT / "hw2_phoneme" / "hw2_phoneme.ipynb"
 
@@ -48,8 +49,11 @@ def test_notebook_smoke(tmp_path, monkeypatch, preset, check_readme_outputs):
     assert any(name.startswith("viterbi") for name in by_decoding)  # boss: its preset turns it on
     test = load_libriphone(synthetic_data_dir("hw2", smoke=True), "test")
     assert validate_submission(tmp_path / "prediction.csv", "hw2", n_rows=test.n_frames) == test.n_frames
-    for plot in ("learning_curves.png", "per_class_accuracy.png", "confusion.png", "model.ckpt"):
-        assert (tmp_path / plot).stat().st_size > 0
+    n_models = PRESETS[preset].get("n_models", 1)
+    checkpoints = [f"model{k}.ckpt" for k in range(n_models)]  # one per model of the ensemble
+    for name in ("learning_curves.png", "per_class_accuracy.png", "confusion.png", *checkpoints):
+        assert (tmp_path / name).stat().st_size > 0
+    assert not (tmp_path / f"model{n_models}.ckpt").exists() and len(metrics["seeds"]) == n_models
     executed = (tmp_path / "executed.ipynb").read_text()
     assert "epochs" in executed and "TqdmWarning" not in executed  # a text progress bar, no warning
     check_readme_outputs("HW2", tmp_path)

@@ -49,8 +49,8 @@ _train.atomic_torch_save = _save_and_log
 # checkpoint written by fit(), metrics compared, parameters (at least two epochs each)
 CASES = {
     "hw1": ("mlp0.ckpt", ["value", "member_mse", "validation_mse"], dict(smoke=True, preset="simple")),
-    "hw2": ("model.ckpt", ["value", "valid_accuracy_raw", "decoding", "valid_accuracy_by_decoding",
-                           "best_epoch"],
+    "hw2": ("model0.ckpt", ["value", "valid_accuracy_raw", "decoding", "valid_accuracy_by_decoding",
+                            "best_epoch"],
             dict(smoke=False, preset="strong", num_epoch=3, max_train_utts=16, hidden_dim=32,
                  hidden_layers=1)),
     "hw2_2": ("wide_mlp.ckpt", ["value", "lanczos_1m"], dict(smoke=True, preset="boss")),
