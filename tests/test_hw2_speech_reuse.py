@@ -25,7 +25,7 @@ def record_for(folder, variant, seed=0, epochs=4, max_utts=5):
     tr = tr[:max_utts]
     return {"variant": variant, "seed": seed, "epochs": epochs, "train_utts": len(tr),
             "valid_utts": len(va), "train_frames": int(train.lengths[tr].sum()),
-            "params": sum(p.numel() for p in build_model(cfg).parameters()),
+            "params": cfg.n_models * sum(p.numel() for p in build_model(cfg).parameters()),  # all models
             "command": f"python benchmarks/hw2_speech.py --data {folder} --num-epoch {epochs}",
             **config_fields(cfg)}
 
