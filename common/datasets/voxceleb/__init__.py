@@ -9,14 +9,7 @@ Layout of ``Dataset/``::
 """
 
 from common.datasets import DataFormat
-from common.datasets.voxceleb.fetch import (
-    MANIFEST_NAME,
-    PART_URLS,
-    fetch_real,
-    find_manifest,
-    read_manifest,
-    verify_manifest,
-)
+from common.datasets.voxceleb.fetch import PART_URLS, fetch_real
 from common.datasets.voxceleb.load import (
     N_MELS,
     FeatureStore,
@@ -41,7 +34,7 @@ FORMAT = DataFormat(
     folder="Dataset",
     description="ML2022Spring HW4 speaker classification (Kaggle ml2022spring-hw4), about 6.9 GB",
     kaggle="ml2022spring-hw4",
-    # sha256 from the manifest of the real Dataset/ (ml2022_Dataset_lfs_manifest.tsv)
+    # sha256 from the maintainers' manifest of the real Dataset/ (see tests/test_hw4_voxceleb.py)
     files=(
         RemoteFile("metadata.json", ("bf4e0aa43e69d735e560d1e471160bbc91f821cee41823df0907412b61c8cf9c",)),
         RemoteFile("testdata.json", ("b41c02c44703e70ec5241b63db8ce14b7e88f4d3ec3aeda538233c74322e3378",)),
