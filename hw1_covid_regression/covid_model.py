@@ -12,9 +12,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from common.datasets.covid import TARGET, CovidTable, time_ordered_split, window_chains
+from common.datasets.covid import TARGET, CovidTable
 from common.seed import set_seed
 from common.train import History, TensorBatches, fit
+from hw1_covid_regression.timecv import time_ordered_split, window_chains
 
 
 @dataclass

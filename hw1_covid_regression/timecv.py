@@ -2,7 +2,7 @@
 
 Each row of a HW1 file is one (state, window of consecutive days); its target is the window's
 last day. :func:`state_days` orders each state's rows in time by the overlap of consecutive
-windows (:func:`common.datasets.covid.window_chains`), and the runs between missing days by id (ids run
+windows (:func:`window_chains`), and the runs between missing days by id (ids run
 in time order within a state in all three real files: 2021 and 2023 are sorted by state then
 day, 2022 by day then state). A fold cuts every state's days at a fraction of its length: training rows are those whose target day is before the cut,
 validation rows the days from the cut to the fold's end.
@@ -15,7 +15,52 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from common.datasets.covid import CovidTable, time_ordered_split, window_chains
+from common.datasets.covid import CovidTable
+
+
+def window_chains(table: CovidTable) -> tuple[np.ndarray, np.ndarray]:
+    """Recover time order: rows of a state are sliding windows over consecutive days, so row
+    b follows row a when a's days 2..D equal b's days 1..D-1.
+
+    Returns ``(chain, position)``, both [N]: rows with the same ``chain`` are consecutive
+    days of one state, ``position`` counts from 0 at the earliest. A gap in the data
+    starts a new chain.
+    """
+    block = np.round(table.day_block(), 6)
+    if not table.has_target:  # the last day's target is unknown: match on the other features
+        block = block[:, :, :-1]
+    state = table.state_index
+    by_head: dict[tuple[int, bytes], list[int]] = {}
+    for i in range(len(block)):
+        by_head.setdefault((state[i], block[i, :-1].tobytes()), []).append(i)
+    successor = np.full(len(block), -1)
+    has_pred = np.zeros(len(block), dtype=bool)
+    for i in range(len(block)):
+        candidates = by_head.get((state[i], block[i, 1:].tobytes()), [])
+        nxt = [j for j in candidates if j != i and not has_pred[j]]
+        if nxt:
+            successor[i] = nxt[0]
+            has_pred[nxt[0]] = True
+    chain = np.full(len(block), -1)
+    position = np.zeros(len(block), dtype=int)
+    for c, head in enumerate(np.flatnonzero(~has_pred)):
+        i, pos = head, 0
+        while i >= 0 and chain[i] < 0:
+            chain[i], position[i] = c, pos
+            i, pos = successor[i], pos + 1
+    return chain, position
+
+
+def time_ordered_split(table: CovidTable, valid_ratio: float) -> np.ndarray:
+    """[N] bool mask: the last ``valid_ratio`` of every state's chain of days is validation,
+    the way the Kaggle test set is the period right after each state's training period."""
+    if not 0 < valid_ratio < 1:
+        raise ValueError(f"valid_ratio must be in (0, 1), got {valid_ratio}")
+    chain, position = window_chains(table)
+    length = np.bincount(chain)[chain]
+    n_valid = np.maximum(1, np.round(length * valid_ratio)).astype(int)
+    return position >= length - n_valid
+
 
 # (start, end) of the validation block as fractions of each state's days. The first five are
 # the *selection* folds on which every choice of strong/boss was made (the last two end where

@@ -7,10 +7,9 @@ from common.datasets.covid import (
     CovidFormatError,
     load_covid,
     load_covid_csv,
-    time_ordered_split,
-    window_chains,
     write_synthetic,
 )
+from hw1_covid_regression.timecv import time_ordered_split, window_chains
 
 
 @pytest.fixture(scope="module")

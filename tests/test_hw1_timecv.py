@@ -377,7 +377,7 @@ def test_ridge_alpha_falls_back_to_the_end_of_every_run_when_runs_cannot_be_orde
     folds = inner_time_folds(bad)
     assert len(folds) == 1
     chain_end = {}  # within every run of consecutive days, validation rows come after training rows
-    from common.datasets.covid import window_chains
+    from hw1_covid_regression.timecv import window_chains
 
     chain, _ = window_chains(bad)
     for c in np.unique(chain):

@@ -12,8 +12,6 @@ from common.datasets.covid.load import (
     find_covid_files,
     load_covid,
     load_covid_csv,
-    time_ordered_split,
-    window_chains,
 )
 from common.datasets.covid.synthetic import write_synthetic
 from common.fetch import RemoteFile, gdrive, sha256sum
