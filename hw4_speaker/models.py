@@ -380,11 +380,28 @@ def accuracy(probs: torch.Tensor, labels: Sequence[int]) -> float:
 
 
 # --------------------------------------------------------------------------- one run
+def stratified_split(labels: Sequence[int], valid_ratio: float, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, valid)``; every speaker with >= 2 utterances is in both.
+
+    The Kaggle test speakers are all training speakers, so validation must cover every
+    speaker too: ``max(1, round(ratio * n))`` per speaker, never all of them.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, valid = [], []
+    for speaker in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == speaker))
+        n_valid = 0 if len(idx) < 2 or valid_ratio <= 0 else min(len(idx) - 1, max(1, round(valid_ratio * len(idx))))
+        valid.extend(idx[:n_valid])
+        train.extend(idx[n_valid:])
+    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(valid, dtype=np.int64))
+
+
 def make_loaders(cfg: Config, data, store, valid_crop: int | None = None):
     """``(train_loader, valid_batches, valid_items)`` for ``fit``: a speaker-stratified split,
     ``valid_steps`` random crops per pass for training, whole validation utterances (or
     ``valid_crop``-frame centre crops, only to show how misleading that is)."""
-    from common.datasets.voxceleb import stratified_split
     from hw4_speaker.batches import CropDataset, UtteranceBatches, crop_loader
 
     train_idx, valid_idx = stratified_split([y for *_, y in data.train], cfg.valid_ratio, cfg.seed)

@@ -17,7 +17,6 @@ from common.datasets.voxceleb.load import (
     VoxCelebFormatError,
     load_dataset,
     load_features,
-    stratified_split,
     summary,
 )
 from common.datasets.voxceleb.synthetic import (

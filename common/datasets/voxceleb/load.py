@@ -1,13 +1,12 @@
 """HW4 ``Dataset/`` (ML2022Spring, 600 VoxCeleb speakers, 40-dim log-mel ``uttr-*.pt``): a
-loader that checks the three JSON files and every feature tensor it reads, the speaker-stratified
-split, and a one-line summary."""
+loader that checks the three JSON files and every feature tensor it reads, and a one-line
+summary."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ class VoxCelebFormatError(ValueError):
     """A file that does not have the HW4 layout; the message names the file and the entry."""
 
 
-# --------------------------------------------------------------------------- loading
 @dataclass
 class VoxCelebData:
     """The parsed ``Dataset/`` folder (no features loaded yet).
@@ -158,26 +156,6 @@ class FeatureStore:
     def __getitem__(self, name: str) -> torch.Tensor:
         mel = self.cache.get(name)
         return mel if mel is not None else self._load(name)
-
-
-# --------------------------------------------------------------------------- split
-def stratified_split(labels: Sequence[int], valid_ratio: float, seed: int = 0
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(train, valid)``; every speaker with >= 2 utterances is in both.
-
-    The Kaggle test speakers are all training speakers, so validation must cover every
-    speaker too: ``max(1, round(ratio * n))`` per speaker, never all of them.
-    """
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    train, valid = [], []
-    for speaker in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == speaker))
-        n_valid = 0 if len(idx) < 2 or valid_ratio <= 0 else min(len(idx) - 1, max(1, round(valid_ratio * len(idx))))
-        valid.extend(idx[:n_valid])
-        train.extend(idx[n_valid:])
-    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(valid, dtype=np.int64))
-
 
 
 def summary(data: VoxCelebData) -> str:
