@@ -50,8 +50,8 @@ def child(kind: str, concat: int, data_dir: str) -> None:
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     if kind == "ours":
-        from common.datasets.libriphone import load_libriphone, split_by_utterance
-        from hw2_phoneme.batches import WindowBatches
+        from common.datasets.libriphone import load_libriphone
+        from hw2_phoneme.batches import WindowBatches, split_by_utterance
 
         data = load_libriphone(data_dir, "train")
         tr, va = split_by_utterance(len(data), 0.8, 1337)

@@ -98,7 +98,8 @@ def reusable(record: dict, variant: str, data_dir: Path, num_epoch: int, seed: i
     every recorded config field (fields added later must be at their defaults)."""
     import torch
 
-    from common.datasets.libriphone import load_libriphone, split_by_utterance
+    from common.datasets.libriphone import load_libriphone
+    from hw2_phoneme.batches import split_by_utterance
     from hw2_phoneme.models import Config, build_model
 
     cfg = variant_config(variant, num_epoch, seed)
@@ -133,7 +134,8 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     import torch
 
     from benchmarks.speech_data import synthetic_test_labels_hw2
-    from common.datasets.libriphone import load_libriphone, split_by_utterance
+    from common.datasets.libriphone import load_libriphone
+    from hw2_phoneme.batches import split_by_utterance
     from hw2_phoneme.models import (
         VITERBI_WEIGHTS,
         decode,

@@ -1,14 +1,30 @@
-"""Batches for HW2 models: frame windows gathered on the fly from flat memory (the MLP presets)
-and padded whole utterances (the sequence presets)."""
+"""Batches for HW2 models: the official train/validation split by utterance, frame windows
+gathered on the fly from flat memory (the MLP presets) and padded whole utterances (the
+sequence presets)."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator, Sequence
 
 import torch
 
 from common.datasets.libriphone import IGNORE_INDEX, FlatFeatures
+
+
+def split_by_utterance(n_utterances: int, train_ratio: float = 0.8,
+                       seed: int = 1337) -> tuple[list[int], list[int]]:
+    """Indices of the training and validation utterances (never a frame-level split).
+
+    Reproduces the official sample exactly: ``random.seed(seed); random.shuffle(lines)``,
+    the first ``int(n * train_ratio)`` are training. A private ``random.Random`` is used so
+    the global RNG is untouched.
+    """
+    order = list(range(n_utterances))
+    random.Random(seed).shuffle(order)
+    cut = int(n_utterances * train_ratio)
+    return order[:cut], order[cut:]
 
 
 def gather_windows(feats: torch.Tensor, frames: torch.Tensor, first: torch.Tensor,

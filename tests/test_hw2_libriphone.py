@@ -24,10 +24,9 @@ from common.datasets.libriphone import (
     load_feature,
     load_libriphone,
     read_split,
-    split_by_utterance,
     verify_layout,
 )
-from hw2_phoneme.batches import SequenceBatches, WindowBatches, pad_utterances
+from hw2_phoneme.batches import SequenceBatches, WindowBatches, pad_utterances, split_by_utterance
 from tests.reference_hw2 import official_concat_feat, official_preprocess_data
 
 

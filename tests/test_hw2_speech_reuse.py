@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.hw2_speech import checks_section, config_fields, reusable, variant_config
-from common.datasets.libriphone import load_libriphone, split_by_utterance, write_synthetic
+from common.datasets.libriphone import load_libriphone, write_synthetic
+from hw2_phoneme.batches import split_by_utterance
 
 
 @pytest.fixture(scope="module")

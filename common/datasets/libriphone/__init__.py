@@ -22,7 +22,6 @@ from common.datasets.libriphone.load import (
     load_libriphone,
     read_labels,
     read_split,
-    split_by_utterance,
     verify_layout,
 )
 from common.datasets.libriphone.synthetic import write_synthetic

@@ -1,5 +1,5 @@
 """HW2 "libriphone" (framewise phoneme classification): a checked loader that keeps every
-feature frame once in memory, and the official train/validation split by utterance.
+feature frame once in memory.
 
 Layout (ML2022Spring HW2, Kaggle ``ml2022spring-hw2``)::
 
@@ -20,7 +20,6 @@ of windows with index arithmetic, so memory does not depend on the width.
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,23 +174,6 @@ def load_libriphone(data_dir: str | os.PathLike, split: str = "train",
     offsets = torch.zeros(len(ids) + 1, dtype=torch.long)
     offsets[1:] = torch.cumsum(torch.tensor(lengths, dtype=torch.long), 0)
     return FlatFeatures(feats, offsets, ids, labels)
-
-
-def split_by_utterance(n_utterances: int, train_ratio: float = 0.8,
-                       seed: int = 1337) -> tuple[list[int], list[int]]:
-    """Indices of the training and validation utterances (never a frame-level split).
-
-    Reproduces the official sample exactly: ``random.seed(seed); random.shuffle(lines)``,
-    the first ``int(n * train_ratio)`` are training. A private ``random.Random`` is used so
-    the global RNG is untouched.
-    """
-    order = list(range(n_utterances))
-    random.Random(seed).shuffle(order)
-    cut = int(n_utterances * train_ratio)
-    return order[:cut], order[cut:]
-
-
-REAL_SIZES = {"train": 4286, "test": 1078}  # utterances; frames: 2,644,158 and 646,268
 
 
 def verify_layout(folder: str | os.PathLike, check_frames: bool = True) -> dict[str, int]:
