@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.datasets.sinc import SincCheckpoint
+from common.datasets.sinc import FILE_NAME, N_ENTRIES, CheckpointFormatError, SincCheckpoint
+
+
+def entry_index(student_id: str) -> int:
+    """The course's rule: the last character of the student id if it is a digit, else ord(c) % 10."""
+    if not student_id:
+        raise ValueError("student_id is empty; the entry is chosen by its last character")
+    c = student_id[-1]
+    return int(c) if c.isdigit() else ord(c) % 10
+
+
+def entry_for_student(checkpoints: list[SincCheckpoint], student_id: str,
+                      path: str | os.PathLike = FILE_NAME) -> int:
+    """The index of ``student_id``'s entry, checked against the number of entries in ``path``."""
+    i = entry_index(student_id)
+    if i >= len(checkpoints):
+        raise CheckpointFormatError(
+            f"{path}: has {len(checkpoints)} entries, but student id {student_id!r} selects entry "
+            f"{i} (the real file has {N_ENTRIES}); use the course's data.pth or another id")
+    return i
+
 
 # --- configuration (the notebook's presets) ---------------------------------------------------
 

@@ -17,7 +17,6 @@ from common.data import FORMATS, resolve_data_dir
 from common.datasets.sinc import (
     CheckpointFormatError,
     MathRegressor,
-    entry_index,
     load_checkpoints,
     sinc,
     train_sinc_checkpoint,
@@ -30,6 +29,7 @@ from hw2_hessian.hessian import (
     affine_regime,
     analyse,
     course_verdict,
+    entry_index,
     exact_hessian,
     flat_params,
     gauss_newton_blocks,

@@ -7,8 +7,6 @@ from common.datasets.sinc.load import (
     CheckpointFormatError,
     MathRegressor,
     SincCheckpoint,
-    entry_for_student,
-    entry_index,
     load_checkpoints,
     sinc,
 )

@@ -1,5 +1,5 @@
-"""HW2-2 (ML2021Spring, "Hessian matrix") checkpoint file ``data.pth``: the course's model, a
-checked loader, the student-id -> entry rule, and a synthetic writer in the same format.
+"""HW2-2 (ML2021Spring, "Hessian matrix") checkpoint file ``data.pth``: the course's model and
+a checked loader.
 
 Format (the real file, 34461 bytes): a Python list of 10 dicts, each
 ``{'model': state_dict, 'data': (x, y)}`` with x, y float32 tensors [6, 1] and
@@ -65,25 +65,6 @@ class SincCheckpoint:
 
 class CheckpointFormatError(ValueError):
     """data.pth does not have the course layout; the message names the file and the entry."""
-
-
-def entry_index(student_id: str) -> int:
-    """The course's rule: the last character of the student id if it is a digit, else ord(c) % 10."""
-    if not student_id:
-        raise ValueError("student_id is empty; the entry is chosen by its last character")
-    c = student_id[-1]
-    return int(c) if c.isdigit() else ord(c) % 10
-
-
-def entry_for_student(checkpoints: list[SincCheckpoint], student_id: str,
-                      path: str | os.PathLike = FILE_NAME) -> int:
-    """The index of ``student_id``'s entry, checked against the number of entries in ``path``."""
-    i = entry_index(student_id)
-    if i >= len(checkpoints):
-        raise CheckpointFormatError(
-            f"{path}: has {len(checkpoints)} entries, but student id {student_id!r} selects entry "
-            f"{i} (the real file has {N_ENTRIES}); use the course's data.pth or another id")
-    return i
 
 
 def _check_entry(path: Path, i: int, entry: object) -> SincCheckpoint:
