@@ -47,10 +47,10 @@ def notebook_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]],
                         **{k: namespace[k] for k in names if k in namespace})
 
 
-def library_versions(*names: str) -> dict[str, str]:
-    """Versions of python and the given importable packages (missing ones are skipped)."""
+def library_versions() -> dict[str, str]:
+    """Versions of python, torch and numpy (a missing package is skipped)."""
     versions = {"python": platform.python_version()}
-    for name in ("torch", "numpy", *names):
+    for name in ("torch", "numpy"):
         try:
             versions[name] = importlib.import_module(name).__version__
         except ImportError:

@@ -72,13 +72,10 @@ def open_url(url: str, timeout: float) -> IO[bytes]:
     return response
 
 
-def download(url: str, dest: Path, timeout: float, progress: bool = True) -> None:
+def download(url: str, dest: Path, timeout: float) -> None:
     """Stream ``url`` into ``dest`` with a progress bar (bytes, from Content-Length)."""
     with open_url(url, timeout) as response, open(dest, "wb") as f:
         total = int(response.headers.get("Content-Length") or 0) or None
-        if not progress:
-            shutil.copyfileobj(response, f)
-            return
         with progress_bar(total=total, unit="B", unit_scale=True, desc=dest.name, mininterval=1.0) as bar:
             while block := response.read(1 << 20):
                 f.write(block)
@@ -86,14 +83,13 @@ def download(url: str, dest: Path, timeout: float, progress: bool = True) -> Non
 
 
 def from_mirrors(urls: tuple[str, ...] | list[str], dest: Path, timeout: float,
-                 failures: list[str], accept: Callable[[Path], str | None],
-                 progress: bool = True) -> str | None:
+                 failures: list[str], accept: Callable[[Path], str | None]) -> str | None:
     """Try each mirror in turn until ``accept(dest)`` returns None (the file is right; else it
     returns why not). Returns the URL that worked, or None; each failed attempt is appended to
     ``failures``. Without a network the first failure ends the loop (the others fail alike)."""
     for url in urls:
         try:
-            download(url, dest, timeout, progress)
+            download(url, dest, timeout)
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             failures.append(f"{url}: {reason}")

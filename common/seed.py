@@ -34,6 +34,4 @@ def seed_worker(worker_id: int) -> None:
 
 def make_generator(seed: int) -> torch.Generator:
     """A seeded ``torch.Generator`` for DataLoader shuffling and random splits."""
-    g = torch.Generator()
-    g.manual_seed(seed)
-    return g
+    return torch.Generator().manual_seed(seed)

@@ -44,27 +44,24 @@ COMPETITIONS = {
 
 
 def _check_value(comp: Competition, value: Any, where: str) -> str:
+    if comp.kind == "label":
+        text = str(value)
+        if not text.strip() or text != text.strip() or "," in text or "\n" in text:
+            raise SubmissionError(f"{where}: {comp.value_col}={value!r} is not a clean label")
+        return text
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        kind = "a number" if comp.kind == "float" else "an integer"
+        raise SubmissionError(f"{where}: {comp.value_col}={value!r} is not {kind}") from None
     if comp.kind == "float":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise SubmissionError(f"{where}: {comp.value_col}={value!r} is not a number") from None
         if not math.isfinite(number):
             raise SubmissionError(f"{where}: {comp.value_col}={value!r} is not finite")
         return repr(number)
-    if comp.kind == "class":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise SubmissionError(f"{where}: {comp.value_col}={value!r} is not an integer") from None
-        if not number.is_integer() or not 0 <= number < comp.n_classes:
-            raise SubmissionError(
-                f"{where}: {comp.value_col}={value!r} is not a class in 0..{comp.n_classes - 1}")
-        return str(int(number))
-    text = str(value)
-    if not text.strip() or text != text.strip() or "," in text or "\n" in text:
-        raise SubmissionError(f"{where}: {comp.value_col}={value!r} is not a clean label")
-    return text
+    if not number.is_integer() or not 0 <= number < comp.n_classes:
+        raise SubmissionError(
+            f"{where}: {comp.value_col}={value!r} is not a class in 0..{comp.n_classes - 1}")
+    return str(int(number))
 
 
 def _check_rows(comp: Competition, ids: Sequence[Any], values: Sequence[Any],

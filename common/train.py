@@ -201,7 +201,9 @@ def fit(
         if history.stopped_early:  # that run had finished: train no further epoch
             start_epoch = n_epochs
 
-    bar = _progress(range(start_epoch, n_epochs), progress, initial=start_epoch, total=n_epochs)
+    bar = range(start_epoch, n_epochs)
+    if progress:  # redrawn at most every 3 s: no flood of lines over 3000 epochs
+        bar = progress_bar(bar, desc="epochs", mininterval=3.0, initial=start_epoch, total=n_epochs)
     t0 = time.perf_counter()
     for epoch in bar:
         model.train()
@@ -274,13 +276,6 @@ def long_run_warning(first_epoch_seconds: float, epochs_left: int, device: torch
                f"on {device.type}" + (" (a GPU runtime is much faster)" if device.type == "cpu" else ""))
     print(message, file=sys.stderr, flush=True)
     return message
-
-
-def _progress(iterable: Iterable, enabled: bool, **kwargs: Any) -> Any:
-    """An epoch bar that redraws at most every few seconds (no flood over 3000 epochs)."""
-    if not enabled:
-        return iterable
-    return progress_bar(iterable, desc="epochs", mininterval=3.0, **kwargs)
 
 
 class TensorBatches:
