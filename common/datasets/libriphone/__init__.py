@@ -1,13 +1,5 @@
-"""HW2 "libriphone" (framewise phoneme classification, ML2022Spring HW2).
-
-Layout (Kaggle ``ml2022spring-hw2``, the official ``libriphone.zip``)::
-
-    libriphone/train_split.txt      utterance ids, one per line (no trailing newline)
-    libriphone/test_split.txt
-    libriphone/train_labels.txt     "<utt_id> l1 l2 ... lT", one label (0..40) per frame
-    libriphone/feat/train/<utt_id>.pt   float32 tensor [T, 39] (MFCC, per-utterance CMVN)
-    libriphone/feat/test/<utt_id>.pt
-"""
+"""HW2 "libriphone" (framewise phoneme classification, ML2022Spring HW2); the layout is
+described in :mod:`common.datasets.libriphone.load`."""
 
 from common.datasets import DataFormat
 from common.datasets.libriphone.fetch import fetch_libriphone

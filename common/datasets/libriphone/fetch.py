@@ -51,9 +51,11 @@ def fetch_libriphone(fmt, folder: Path, timeout: float = 15.0,
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".fetch-libriphone-") as tmp:
         work = Path(tmp)
+        found: list[Path] = []
 
-        def extracted_layout() -> Path | str:
-            """The verified libriphone folder under ``work``, or what is wrong."""
+        def extracted_layout() -> str | None:
+            """None once a verified libriphone folder under ``work`` is in ``found``, else what
+            is wrong."""
             problems = []
             for split_file in sorted(work.rglob("train_split.txt")):
                 try:
@@ -62,7 +64,8 @@ def fetch_libriphone(fmt, folder: Path, timeout: float = 15.0,
                              if f.sha256 and sha256sum(split_file.parent / f.name) not in f.sha256]
                     if wrong:
                         raise LibriphoneFormatError(f"{', '.join(wrong)}: not the official file(s)")
-                    return split_file.parent
+                    found.append(split_file.parent)
+                    return None
                 except (FileNotFoundError, LibriphoneFormatError) as err:
                     problems.append(f"extracted layout is wrong: {err}")
             return "; ".join(problems) or "no libriphone/train_split.txt in the archive"
@@ -76,22 +79,18 @@ def fetch_libriphone(fmt, folder: Path, timeout: float = 15.0,
                 return "not a zip file (a quota or login page?)"
             finally:
                 archive.unlink(missing_ok=True)
-            found = extracted_layout()
-            return found if isinstance(found, str) else None
+            return extracted_layout()
 
-        url = from_mirrors(LIBRIPHONE_URLS, work / "libriphone.zip", timeout, failures, unzip_and_check)
-        origin = url
-        if url is None:
+        origin = from_mirrors(LIBRIPHONE_URLS, work / "libriphone.zip", timeout, failures, unzip_and_check)
+        if origin is None:
             kaggle_failures = kaggle_download(fmt.kaggle, work, timeout)
             failures += kaggle_failures
-            found = extracted_layout() if not kaggle_failures else "download failed"
-            if isinstance(found, str):
+            problem = "download failed" if kaggle_failures else extracted_layout()
+            if problem is not None:
                 if not kaggle_failures:
-                    failures.append(f"kaggle {fmt.kaggle}: {found}")
+                    failures.append(f"kaggle {fmt.kaggle}: {problem}")
                 return failures
             origin = f"kaggle {fmt.kaggle}"
-        found = extracted_layout()
-        assert not isinstance(found, str)
-        _install(found, folder)
+        _install(found[-1], folder)
         say(f"fetched  {folder}  ({origin}; verified layout)")
     return []
