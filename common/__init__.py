@@ -3,5 +3,3 @@
 Importing this package has no side effects: nothing is seeded, downloaded or queried
 (CUDA included) until a function is called.
 """
-
-__version__ = "0.1.0"

@@ -112,10 +112,6 @@ def synthetic_data_dir(key: str, seed: int = 0, smoke: bool = False) -> Path:
     return out
 
 
-def in_colab() -> bool:
-    return "google.colab" in sys.modules
-
-
 def resolve_data_dir(key: str, source: str = "auto", seed: int = 0, smoke: bool = False,
                      fetch_if_missing: bool | None = None) -> DataSource:
     """Where a notebook reads its data from.
@@ -137,7 +133,8 @@ def resolve_data_dir(key: str, source: str = "auto", seed: int = 0, smoke: bool 
     note = "smoke run" if smoke else ""
     if source != "synthetic" and not smoke:
         real = real_data_dir(key)
-        if real is None and (in_colab() if fetch_if_missing is None else fetch_if_missing):
+        in_colab = "google.colab" in sys.modules
+        if real is None and (in_colab if fetch_if_missing is None else fetch_if_missing):
             try:
                 real = fetch(key)
             except FetchError as err:

@@ -16,7 +16,6 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +129,5 @@ def kaggle_download(competition: str, workdir: Path, timeout: float) -> list[str
         detail: Any = getattr(err, "stderr", "") or err
         return [f"kaggle competitions download -c {competition}: {str(detail).strip()[:300]}"]
     for archive in workdir.glob("*.zip"):
-        with zipfile.ZipFile(archive) as z:
-            z.extractall(workdir)
+        shutil.unpack_archive(archive, workdir)
     return []

@@ -37,13 +37,6 @@ HOMEWORKS: dict[str, Homework] = {
 }
 
 
-def notebook_parameters(hw: str) -> list[str]:
-    """The names a notebook's ``parameters`` cell defines (the only names ``--set`` accepts)."""
-    import papermill as pm
-
-    return list(pm.inspect_notebook(str(REPO_ROOT / HOMEWORKS[hw].notebook)))
-
-
 def run_notebook(hw: str, preset: str, out_dir: Path, data: str = "auto", quick: bool = False,
                  overrides: dict | None = None, kernel: str = "python3") -> dict:
     """Execute one notebook with papermill; returns the ``metrics.json`` it wrote. The
@@ -77,7 +70,9 @@ def results_table(rows: list[dict]) -> str:
 def parse_overrides(hw: str, items: list[str]) -> dict:
     """``NAME=VALUE`` pairs (VALUE as JSON if it parses, else a string), checked against the
     notebook's parameters cell: a misspelt name is an error that lists the valid ones."""
-    valid = notebook_parameters(hw)
+    import papermill as pm
+
+    valid = list(pm.inspect_notebook(str(REPO_ROOT / HOMEWORKS[hw].notebook)))
     overrides = {}
     for item in items:
         name, sep, value = item.partition("=")
