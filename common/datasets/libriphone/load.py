@@ -16,7 +16,6 @@ utterances are one ``[N, 39]`` tensor plus offsets; ``hw2_phoneme/batches.py`` g
 of windows with index arithmetic, so memory does not depend on the width.
 """
 
-
 from __future__ import annotations
 
 import os
@@ -38,10 +37,6 @@ IGNORE_INDEX = -100  # label of padded frames (nn.CrossEntropyLoss's default ign
 class LibriphoneFormatError(ValueError):
     """A libriphone file that does not have the course layout; the message names file/utterance."""
 
-
-# --------------------------------------------------------------------------------------------
-# Reading the files
-# --------------------------------------------------------------------------------------------
 
 def read_split(path: str | os.PathLike) -> list[str]:
     """Utterance ids of a ``*_split.txt`` in file order (blank lines ignored)."""
