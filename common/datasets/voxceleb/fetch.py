@@ -50,8 +50,8 @@ class _ChainedResponses(io.RawIOBase):
 def fetch_real(fmt: Any, folder: Path, timeout: float = 15.0, say: Callable[..., None] = print,
                urls: Sequence[str] = PART_URLS) -> list[str]:
     """Download and unpack the real ``Dataset/`` (about 6.9 GB) into ``folder``; verify the
-    three JSON files against the format's sha256. The fetcher of ``python -m common.data fetch hw4``: returns
-    the failed download attempts ([] on success), raises FetchError for wrong files."""
+    three JSON files against the format's sha256. The fetcher of ``python -m common.data fetch
+    hw4``: returns the failed download attempts ([] on success), raises FetchError for wrong files."""
     root = folder.parent
     if all((folder / f.name).is_file() for f in fmt.files):
         for f in fmt.files:
