@@ -80,47 +80,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "strong": dict(model="mlp", concat_nframes=19, hidden_layers=4, hidden_dim=1024,
                    batchnorm=True, dropout=0.25, learning_rate=1e-3, batch_size=512,
                    num_epoch=20, scheduler="cosine"),
-    # Sequence labelling (boss baseline): a 2-layer BiLSTM over whole utterances that reads each
-    # frame's 9-frame window, a LayerNorm on each BiLSTM layer's output, dropout, and Viterbi
-    # decoding or run-length smoothing, whichever is better on validation (width 320, dropout 0.3
-    # and Viterbi since the last round, at the end of this comment). Measured on the speech-like set
-    # (benchmarks/RESULTS_hw2_speech.md, tuning section; 200 training utterances, 4 epochs, valid
-    # acc of seed 0; the plain BiLSTM reference 0.597):
-    # - batch 4 utterances, not 16: 4x the optimiser steps; plain BiLSTM 0.414 -> 0.526, old boss
-    #   0.321 -> 0.453 on 100 utterances;
-    # - 2 LSTM layers, not 3: 0.464 -> 0.529 (100 utterances); width 384 instead of 256: 0.605 ->
-    #   0.605 at 1.5x the time;
-    # - the LSTM reads the raw 9-frame window (front_dim=0): 0.631, vs a Linear+LayerNorm+ReLU
-    #   front end over 5 frames 0.605, a 2-layer front-end MLP over 19 frames 0.581, 15 frames
-    #   raw 0.616; a BiGRU is as good (0.634) at 2-3x the CPU time;
-    # - dropout 0.1: 0.631 vs 0.2: 0.629;
-    # - LayerNorm on each BiLSTM layer's output (rnn_norm): 0.631 -> 0.648 (seed 1: 0.623 ->
-    #   0.649) at the same cost per epoch: the second layer and the head get inputs of a fixed
-    #   scale, so the few hundred steps of a short budget go further. Tried with it and dropped:
-    #   + residual layers 0.643 (3 layers with both: 0.644 at 1.6x the time; 3 plain layers
-    #   0.619), label smoothing 0.1 0.649 (no gain), dropout 0.2 0.642, raw window beside a
-    #   256-wide front end 0.648 (more parameters, no gain), windows of 5 / 13 frames 0.648 /
-    #   0.637, width 384 0.652 (+0.4 at 2x the time); without it, a 256-wide hidden layer in
-    #   the head 0.618.
-    # Checks after the choice (results file, checks section): on 320 utterances boss leads the
-    # plain BiLSTM by +3.8 (3 seeds), on a second speech-like set by +5.3; at 8 epochs by only
-    # +1.4, at 10 epochs by +0.7 (3 seeds each): most of the 4-epoch lead is faster learning.
-    # A round aimed at the longer budgets (8 epochs, seed 0 screened) found no regulariser that
-    # holds the lead: even with dropout 0.3 boss memorises its 200 utterances (training accuracy
-    # 0.98 at 8 epochs; the plain BiLSTM 0.84), yet dropout 0.3 gave 0.663 / 0.657 (seeds 0 / 1) against 0.659 / 0.658
-    # for 0.1 (and -0.4 at 4 epochs), dropout 0.5 0.659, + Gaussian input noise 0.5 0.663,
-    # + label smoothing 0.1 0.657, SpecAugment masks (2 x <= 20 frames, 2 x <= 8 of 39 dims)
-    # 0.648; width 384 with dropout 0.3 reached 0.670 (seed 0 only) at 2.3x the time per epoch.
-    # Chosen at 10 epochs (3 seeds, valid as decoded; results file, checks section): the plain
-    # BiLSTM 0.652; the boss above (width 256, dropout 0.1, run-length smoothing) 0.659; + Viterbi
-    # decoding 0.665; dropout 0.3 + Viterbi 0.664; width 320 + dropout 0.3 + Viterbi 0.673 (+2.0 over the
-    # BiLSTM, test +2.4; ahead of the others in every seed) at 1.6x the time per epoch: boss now.
-    # At 4 epochs it scores 0.658 (3 seeds), the boss above 0.648 (0.656 with Viterbi).
-    # Then an ensemble of 3 such models (n_models, posteriors averaged before decoding), 10 epochs
-    # each instead of one model for 30 (the same compute): at 4 epochs 0.670 (3 seeds) against
-    # 0.658 for one model; at 10 epochs 0.687 (3 seeds; +3.4 over the plain BiLSTM, per seed +3.0,
-    # +3.9, +3.5; test +3.8) against 0.673 for one model and 0.669 for one model of 30 epochs (seed 0),
-    # at 4.6x the plain BiLSTM's time per epoch. 3 models of the width-256 boss: 0.682 (+2.9).
+    # Sequence labelling (boss baseline): 3 models (seeds seed, seed + 1000, seed + 2000), each a
+    # 2-layer BiLSTM over whole utterances reading each frame's 9-frame window, a LayerNorm on
+    # each layer's output, dropout 0.3; posteriors averaged, then Viterbi decoding or run-length
+    # smoothing, whichever is better on validation. Chosen on the speech-like set's validation
+    # split (benchmarks/RESULTS_hw2_speech.md: every choice and what it beat is in the tuning and
+    # checks sections). Why: batch 4 utterances gives 4x the optimiser steps of 16; the raw window
+    # beat front-end MLPs and wider windows; the LayerNorm lets a short budget go further; the
+    # model memorises 200 utterances, so dropout 0.3, width 320 and Viterbi help at 10 epochs; 3
+    # models of 10 epochs beat one of 30 (the same compute). 200 utterances, 3 seeds: 0.687 at 10
+    # epochs (plain BiLSTM 0.652, 3 plain BiLSTMs 0.668) at 4.6x the plain BiLSTM's time per epoch.
     "boss": dict(model="birnn", concat_nframes=9, front_dim=0, hidden_layers=2, hidden_dim=320,
                  rnn="lstm", rnn_norm=True, dropout=0.3, learning_rate=2e-3, batch_size=4,
                  num_epoch=10, scheduler="cosine", grad_clip=1.0, tune_min_run=True,
