@@ -197,7 +197,8 @@ def main() -> int:
         shared_machine(args.threads, load_before[0], total / 60)
         + (f" Of the {len(rows)} runs, {len(trained)} were trained by this command (the whole-benchmark "
            "minutes and load averages are this command's); the others are records of the earlier run "
-           "named in the command, on the same machine." if len(trained) < len(rows) else ""), "",
+           "named in the command, whose times were measured then, on that run's machine and load "
+           "(the records' `reused_from` names where they were first written)." if len(trained) < len(rows) else ""), "",
         f"Data: `python -m benchmarks.speech_data hw4 --out {args.data} --seed 0` plus the spec below (speakers = "
         "espeak-ng voice families with their own pitch/range/speed/formant warp; each recording "
         "1-3 sentences with silence / noise bursts / tones between them, a competing talker in "
