@@ -137,15 +137,15 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     from common.datasets.libriphone import load_libriphone
     from hw2_phoneme.batches import split_by_utterance
     from hw2_phoneme.models import (
-        VITERBI_WEIGHTS,
-        decode,
         decoding_name,
         decodings,
         mean_log_posteriors,
         member_seeds,
         predict_logits,
+        score_decodings,
         train_model,
         transition_log_probs,
+        utterance_labels,
     )
 
     cfg = variant_config(variant, num_epoch, seed)
@@ -164,37 +164,32 @@ def run_one(variant: str, data_dir: Path, num_epoch: int, seed: int,
     def predict(data, utts=None):
         return mean_log_posteriors([predict_logits(m, cfg, data, utts) for m in models])
 
-    def utterance_labels(utts) -> list[torch.Tensor]:
-        return [train_all.labels[train_all.offsets[u]:train_all.offsets[u + 1]] for u in utts]
-
-    y_valid = torch.cat(utterance_labels(valid_utts)).numpy()
+    y_valid = torch.cat(utterance_labels(train_all, valid_utts)).numpy()
     valid_logits = predict(train_all, valid_utts)
     raw = valid_logits.argmax(1).numpy()
     if os.environ.get("HW2_SAVE_LOGITS"):  # analysis of decoders offline (not in the report)
         torch.save({"valid_logits": valid_logits, "y_valid": y_valid,
                     "valid_lengths": train_all.lengths[valid_utts],
                     "test_logits": predict(test),
-                    "test_lengths": test.lengths, "y_train": utterance_labels(train_utts)},
+                    "test_lengths": test.lengths, "y_train": utterance_labels(train_all, train_utts)},
                    Path(os.environ["HW2_SAVE_LOGITS"]) / f"{variant}_{seed}_{num_epoch}.pt")
     lengths = train_all.lengths[valid_utts].tolist()
     # Every decoding the notebook could choose from, whatever the config: run-length smoothing
     # (min_run 1..6 when the preset tunes it) and Viterbi with the training labels' transitions.
-    transitions = transition_log_probs(utterance_labels(train_utts))
-    options = [("min_run", k) for k in (range(1, 7) if cfg.tune_min_run else [cfg.min_run])]
-    options += [("viterbi", w) for w in VITERBI_WEIGHTS]
-    scores = {d: float((decode(valid_logits, lengths, d, transitions) == y_valid).mean())
-              for d in options}
+    transitions = transition_log_probs(utterance_labels(train_all, train_utts))
+    scores = score_decodings(valid_logits, lengths, y_valid, decodings(replace(cfg, viterbi=True)),
+                             transitions)
     smoothed = max((d for d in scores if d[0] == "min_run"), key=scores.get)
     viterbi_best = max((d for d in scores if d[0] == "viterbi"), key=scores.get)
     chosen = max(decodings(cfg), key=scores.get)  # what the notebook would use for the CSV
     # Training accuracy of the kept weights (raw, eval mode): the gap to validation shows overfitting.
-    y_train = torch.cat(utterance_labels(train_utts)).numpy()
+    y_train = torch.cat(utterance_labels(train_all, train_utts)).numpy()
     train_raw = float((predict(train_all, train_utts).argmax(1).numpy() == y_train).mean())
     answers = synthetic_test_labels_hw2(data_dir)
     test_logits = predict(test)
     y_test = np.concatenate([answers[u] for u in test.utt_ids])
-    test_acc = {d: float((decode(test_logits, test.lengths.tolist(), d, transitions)
-                          == y_test).mean()) for d in {smoothed, viterbi_best, chosen}}
+    test_acc = score_decodings(test_logits, test.lengths.tolist(), y_test,
+                               {smoothed, viterbi_best, chosen}, transitions)
     return {"variant": variant, "seed": seed, "epochs": num_epoch,
             "params": sum(p.numel() for m in models for p in m.parameters()),
             "train_raw": train_raw, "valid_raw": float((raw == y_valid).mean()),

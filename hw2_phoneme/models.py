@@ -310,6 +310,11 @@ def make_loader(cfg: Config, data: FlatFeatures, utts: Sequence[int] | None, tra
                          shuffle=train, seed=cfg.seed)
 
 
+def utterance_labels(data: FlatFeatures, utts: Sequence[int]) -> list[torch.Tensor]:
+    """The frame labels [T_i] of each utterance ``i`` in ``utts`` (views of ``data.labels``)."""
+    return [data.labels[data.offsets[u]:data.offsets[u + 1]] for u in utts]
+
+
 def member_seeds(cfg: Config) -> list[int]:
     """The seeds of the ``cfg.n_models`` models of an ensemble: ``seed``, ``seed + 1000``, ...
     (the first model is the one a single-model run of ``cfg`` trains)."""
@@ -479,8 +484,9 @@ def decodings(cfg: Config) -> list[tuple[str, float]]:
 def decode(logits: torch.Tensor | np.ndarray, lengths: Sequence[int],
            decoding: tuple[str, float],
            transitions: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Flat frame labels [N] from flat logits [N, 41] of utterances of ``lengths`` (or log-posteriors,
-    e.g. an ensemble's :func:`mean_log_posteriors`), by one of :func:`decodings`; Viterbi needs ``transitions = (log_init, log_trans)`` from
+    """Flat frame labels [N] from flat logits [N, 41] of utterances of ``lengths`` (or
+    log-posteriors, e.g. an ensemble's :func:`mean_log_posteriors`), by one of
+    :func:`decodings`; Viterbi needs ``transitions = (log_init, log_trans)`` from
     :func:`transition_log_probs` of the training labels."""
     kind, value = decoding
     logits = torch.as_tensor(logits)
@@ -494,6 +500,14 @@ def decode(logits: torch.Tensor | np.ndarray, lengths: Sequence[int],
         return per_utterance(log_probs, lengths,
                              lambda lp: viterbi(lp, log_trans, log_init, weight=value))
     raise ValueError(f"decoding must be ('min_run', k) or ('viterbi', weight), got {decoding!r}")
+
+
+def score_decodings(logits: torch.Tensor | np.ndarray, lengths: Sequence[int], y_true: np.ndarray,
+                     options: Sequence[tuple[str, float]],
+                     transitions: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> dict[tuple[str, float], float]:
+    """Frame accuracy against ``y_true`` [N] of each decoding in ``options`` (:func:`decode`)."""
+    return {d: float((decode(logits, lengths, d, transitions) == y_true).mean()) for d in options}
 
 
 def decoding_name(decoding: tuple[str, float]) -> str:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from common.datasets.libriphone import load_libriphone, write_synthetic
+from common.datasets.libriphone import FlatFeatures, load_libriphone, write_synthetic
 from common.submission import validate_submission, write_submission
 from common.train import fit
 from hw2_phoneme.batches import SequenceBatches, pad_utterances
@@ -30,11 +30,13 @@ from hw2_phoneme.models import (
     merge_short_runs,
     per_class_accuracy,
     predict_logits,
+    score_decodings,
     sequence_forward,
     smooth_predictions,
     spec_augment,
     train_model,
     transition_log_probs,
+    utterance_labels,
     viterbi,
 )
 from tests.reference_hw2 import WindowBiRNN, official_concat_feat
@@ -337,6 +339,19 @@ def test_decode_runs_per_utterance():
     cfg = Config(tune_min_run=True, viterbi=True)
     assert ("min_run", 6) in decodings(cfg) and ("viterbi", 1.0) in decodings(cfg)
     assert decodings(Config()) == [("min_run", 1)]
+
+
+
+def test_utterance_labels_and_decoding_scores():
+    """utterance_labels slices the flat labels by the offsets; score_decodings is each
+    decoding's frame accuracy, as counted by hand."""
+    data = FlatFeatures(torch.zeros(8, 39), torch.tensor([0, 4, 8]), ["a", "b"],
+                        torch.tensor([0, 0, 1, 1, 2, 2, 2, 0]))
+    assert [x.tolist() for x in utterance_labels(data, [1, 0])] == [[2, 2, 2, 0], [0, 0, 1, 1]]
+    logits = torch.tensor([[5.0, 0, 0]] * 3 + [[0, 5.0, 0]] + [[0, 0, 5.0]] * 4)
+    y = np.array([0, 0, 0, 0, 2, 2, 2, 2])
+    scores = score_decodings(logits, [4, 4], y, [("min_run", 1), ("min_run", 2)])
+    assert scores == {("min_run", 1): 7 / 8, ("min_run", 2): 1.0}
 
 
 def test_per_class_accuracy():
