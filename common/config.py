@@ -1,10 +1,13 @@
-"""Presets as data, and the run record (``metrics.json``) every notebook writes."""
+"""Presets as data, what a session runs on, and the run record (``metrics.json``) every
+notebook writes."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import platform
+import re
+import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,6 +72,18 @@ def describe_runtime() -> str:
         device = ("CPU only (on Colab: Runtime > Change runtime type > GPU makes the larger "
                   "presets several times faster)")
     return f"{versions}\ndevice: {device}"
+
+
+def describe_checkout(root: Path, ref: str) -> str:
+    """What the Colab bootstrap prints: the version of the repository at ``root``, and a warning
+    when it is not ``ref`` (e.g. a clone left from another badge's notebook)."""
+    version = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs (%D)"],
+                             capture_output=True, text=True).stdout.strip()
+    text = f"repository: {root} at {version or 'unknown version'}"
+    if ref not in re.split(r"[\s(),:]+|->", version):
+        text += (f"\n  this folder holds another version than {ref}: move it away "
+                 f"(!mv {root} {root}-old) and run this cell again to get the notebook's own")
+    return text
 
 
 def save_metrics(out_dir: str | Path, *, metric: str, value: float, config: Any,

@@ -1,4 +1,4 @@
-"""Plots every notebook draws: learning curves, predicted vs true, confusion matrices."""
+"""The plot every training notebook draws: learning curves."""
 
 from __future__ import annotations
 
@@ -7,15 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
-
-
-def _finish(fig: plt.Figure, path: str | os.PathLike | None) -> plt.Figure:
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-    return fig
 
 
 def plot_learning_curves(histories: Sequence, labels: Sequence[str] | None = None,
@@ -39,29 +30,8 @@ def plot_learning_curves(histories: Sequence, labels: Sequence[str] | None = Non
             ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    return _finish(fig, path)
-
-
-def plot_pred_vs_true(y_true: np.ndarray, y_pred: np.ndarray, title: str = "",
-                      path: str | os.PathLike | None = None) -> plt.Figure:
-    """Scatter of predictions against targets with the y = x line."""
-    fig, ax = plt.subplots(figsize=(4.4, 4.2))
-    ax.scatter(y_true, y_pred, s=6, alpha=0.6)
-    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-    ax.set(xlabel="true", ylabel="predicted", title=title)
-    return _finish(fig, path)
-
-
-def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int, title: str = "",
-                   path: str | os.PathLike | None = None) -> plt.Figure:
-    """Row-normalised confusion matrix (rows: true class; a class absent from ``y_true`` gets a
-    row of zeros)."""
-    from sklearn.metrics import confusion_matrix  # imported here: ~1 s, only HW2 draws one
-
-    rates = confusion_matrix(y_true, y_pred, labels=np.arange(n_classes), normalize="true")
-    fig, ax = plt.subplots(figsize=(6, 5.2))
-    im = ax.imshow(rates, cmap="viridis", vmin=0, vmax=1)
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    return _finish(fig, path)
+    fig.tight_layout()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    return fig

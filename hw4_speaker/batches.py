@@ -53,16 +53,14 @@ def crop_loader(dataset: CropDataset, batch_size: int, steps_per_pass: int, seed
                 num_workers: int = 0) -> torch.utils.data.DataLoader:
     """A DataLoader yielding exactly ``steps_per_pass`` random batches per iteration (one
     ``fit`` "epoch" = one validation interval). Sampling with replacement, seeded; its
-    ``generator`` is saved and restored by ``fit`` checkpoints."""
-    from common.seed import make_generator, seed_worker
-
-    gen = make_generator(seed)
+    ``generator`` is saved and restored by ``fit`` checkpoints. Crops draw from torch's RNG,
+    which the DataLoader seeds in each worker from ``generator``."""
+    gen = torch.Generator().manual_seed(seed)
     sampler = torch.utils.data.RandomSampler(dataset, replacement=True,
                                              num_samples=steps_per_pass * batch_size, generator=gen)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True,
                                        collate_fn=collate_crops, num_workers=num_workers,
-                                       worker_init_fn=seed_worker, generator=gen,
-                                       pin_memory=torch.cuda.is_available())
+                                       generator=gen, pin_memory=torch.cuda.is_available())
 
 
 def bucket_batches(lengths: Sequence[int], batch_size: int, max_frames: int | None = None) -> list[list[int]]:

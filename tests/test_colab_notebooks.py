@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from common import colab
 from common.paths import REPO_ROOT
+from tools import colab
 
 FAKE_COLAB = """
 import sys, types
@@ -124,9 +124,9 @@ def test_notebook_in_colab_clones_tries_the_fetch_and_labels_the_run_synthetic(
     text = _outputs_text(tmp_path / "executed.ipynb")
 
     # cloned, found the root, said which version and that there is no GPU
-    assert (clone / "common" / "colab.py").is_file()
+    assert (clone / "common" / "config.py").is_file()
     assert f"repository: {clone} at " in text and "another version" not in text
-    assert "no GPU in this session: Runtime > Change runtime type" in text
+    assert "CPU only (on Colab: Runtime > Change runtime type > GPU" in text
     # tried the download, fell back, said why
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"] == "synthetic"

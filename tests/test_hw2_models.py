@@ -29,6 +29,7 @@ from hw2_phoneme.models import (
     member_seeds,
     merge_short_runs,
     per_class_accuracy,
+    plot_confusion,
     predict_logits,
     score_decodings,
     sequence_forward,
@@ -360,6 +361,24 @@ def test_per_class_accuracy():
     acc = per_class_accuracy(y, p)
     assert acc[0] == 0.5 and acc[1] == pytest.approx(2 / 3) and acc[5] == 1.0
     assert np.isnan(acc[2])
+
+
+def test_confusion_is_row_normalised_with_absent_classes_zero(tmp_path):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    y_true = np.array([0, 0, 0, 0, 2, 2, 1])
+    y_pred = np.array([0, 0, 1, 2, 2, 2, 0])
+    fig = plot_confusion(y_true, y_pred, path=tmp_path / "cm.png")
+    rates = np.asarray(fig.axes[0].images[0].get_array())
+    expected = np.zeros((41, 41))
+    expected[0, :3] = [0.5, 0.25, 0.25]  # true 0: 2 right, one each as 1 and 2
+    expected[1, 0] = 1                   # true 1: predicted 0
+    expected[2, 2] = 1                   # true 2: both right; classes never seen: zeros, not NaN
+    np.testing.assert_array_equal(rates, expected)
+    assert (tmp_path / "cm.png").stat().st_size > 0
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("rnn,bidirectional", [("lstm", True), ("gru", True), ("lstm", False)])

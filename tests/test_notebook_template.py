@@ -11,8 +11,8 @@ import importlib
 import nbformat
 import pytest
 
-from common import colab
 from common.paths import REPO_ROOT
+from tools import colab
 
 RUN_PARAMETERS = ["preset", "data_source", "smoke", "out_dir", "resume"]
 NOTEBOOKS = {  # notebook, module with Config, extra run knobs, the section headings in order

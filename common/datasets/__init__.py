@@ -21,27 +21,18 @@ SYNTHETIC_MARKER = "SYNTHETIC"  # a file in every synthetic data folder, saying 
 
 @dataclass(frozen=True)
 class DataFormat:
-    """Everything ``common.data`` needs to know about one course data format.
+    """Everything ``common.data`` needs to know about one course data format."""
 
-    Attributes:
-        key: the homework's key on the command line (``hw1``, ``hw2``, ``hw2_2``, ``hw4``).
-        folder: the data set's folder name under a data root (as the course's archives unpack).
-        files: files a real folder must hold, with their known sha256 and download mirrors.
-        write_synthetic: ``f(out_dir, seed, smoke)`` writes a synthetic folder in this format.
-        check: ``f(folder)`` raises (naming the file and place) if the layout is wrong; cheap.
-        fetch: ``f(format, folder, timeout, say) -> failed attempts`` for archives of many
-            files; None downloads ``files`` one by one from their mirrors, then Kaggle.
-        verify_real: ``f(folder) -> problem or None`` replaces the digest check of ``files``
-            (e.g. to accept another year's real files).
-    """
-
-    key: str
-    folder: str
+    key: str  # the homework on the command line: hw1, hw2, hw2_2, hw4
+    folder: str  # the data set's folder under a data root, as the course's archives unpack
     description: str
-    files: tuple[RemoteFile, ...]
-    write_synthetic: Callable[[Path, int, bool], None]
-    check: Callable[[Path], None] | None = None
+    files: tuple[RemoteFile, ...]  # what a real folder holds: sha256 and download mirrors
+    write_synthetic: Callable[[Path, int, bool], None]  # (out_dir, seed, smoke)
+    check: Callable[[Path], None] | None = None  # raises, naming file and place, on a bad layout
+    # (format, folder, timeout, say) -> failed attempts, for archives of many files; None
+    # downloads ``files`` one by one from their mirrors, then Kaggle
     fetch: Callable[[DataFormat, Path, float, Say], list[str]] | None = None
+    # folder -> problem or None, instead of the sha256 of ``files`` (accepts other years' files)
     verify_real: Callable[[Path], str | None] | None = None
     kaggle: str | None = None
     manual_steps: str = ""

@@ -58,14 +58,11 @@ class CovidTable:
         """[N] index into ``states`` of each row's state."""
         return self.frame[self.states].to_numpy().argmax(axis=1)
 
-    def day_block(self, include_target: bool = True) -> np.ndarray:
-        """[N, n_days, n_features] feature values (the target slot is NaN when absent)."""
+    def day_block(self) -> np.ndarray:
+        """[N, n_days, n_features] feature values (the target slot is NaN in a test file)."""
         cols = [f"{f}_d{d}" for d in range(1, self.n_days + 1) for f in self.features]
         block = self.frame.reindex(columns=cols).to_numpy(dtype=float)
-        block = block.reshape(len(self.frame), self.n_days, len(self.features))
-        if not include_target:
-            block[:, -1, -1] = np.nan
-        return block
+        return block.reshape(len(self.frame), self.n_days, len(self.features))
 
 
 def _layout(header: list[str], path: Path) -> tuple[list[str], list[str], int, bool]:
@@ -158,14 +155,9 @@ def _header(path: Path) -> list[str]:
 
 
 def find_covid_files(folder: str | os.PathLike) -> tuple[Path, Path]:
-    """The (train, test) CSV pair in ``folder``, for any year.
-
-    The names any year used come first (``covid.train.csv``/``covid.test.csv`` in 2021 and
-    2022, ``covid_train.csv``/``covid_test.csv`` in 2023); otherwise every ``*.csv`` whose
-    header has the course layout is classified as train (ends with the target) or test (one
-    column short). Raises ``FileNotFoundError`` naming the folder and the files found there
-    unless that gives exactly one train and one test file.
-    """
+    """The (train, test) CSV pair in ``folder``, for any year: a pair of :data:`FILE_PAIRS`
+    names, else the one ``*.csv`` with the train header and the one with the test header
+    (``FileNotFoundError`` naming the folder and what is there if that is not unique)."""
     folder = Path(folder)
     for pair in FILE_PAIRS:
         if all((folder / name).is_file() for name in pair):

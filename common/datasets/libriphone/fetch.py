@@ -36,11 +36,8 @@ def _install(found: Path, folder: Path) -> None:
 def fetch_libriphone(fmt, folder: Path, timeout: float = 15.0,
                      say: Callable[..., None] = print) -> list[str]:
     """Download ``libriphone.zip`` (official mirrors, then the Kaggle CLI), extract it, verify
-    the layout (:func:`verify_layout`) and the split lists' sha256, and install it into ``folder``.
-
-    Returns ``[]`` on success, else one line per failed attempt (``common.data.fetch`` turns
-    them into a FetchError with what to do by hand; offline this takes seconds).
-    """
+    the layout and the split lists' sha256, and install it into ``folder``. Returns the failed
+    attempts (``[]``: success), which ``common.data.fetch`` turns into a FetchError."""
     try:
         counts = verify_layout(folder, check_frames=False)
         say(f"ok       {folder}  ({counts})")

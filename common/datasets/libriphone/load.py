@@ -123,17 +123,10 @@ class FlatFeatures:
 def load_libriphone(data_dir: str | os.PathLike, split: str = "train",
                     utt_ids: Sequence[str] | None = None, with_labels: bool = True
                     ) -> FlatFeatures:
-    """Read one split of a libriphone folder into flat memory.
-
-    Args:
-        split: ``"train"`` (with labels) or ``"test"`` (never labelled).
-        utt_ids: read only these (default: the whole ``<split>_split.txt``, in file order).
-        with_labels: False reads training features without ``train_labels.txt``.
-
-    Raises:
-        FileNotFoundError naming the missing split list / label file / feature file;
-        LibriphoneFormatError naming the utterance whose label count differs from its frame count.
-    """
+    """Read one split (``"train"``, labelled unless ``with_labels=False``, or ``"test"``) of a
+    libriphone folder into flat memory: the utterances ``utt_ids``, by default the whole
+    ``<split>_split.txt`` in file order. Errors name the missing file, or the utterance whose
+    label count differs from its frame count."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(data_dir)

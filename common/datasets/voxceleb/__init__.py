@@ -9,7 +9,7 @@ Layout of ``Dataset/``::
 """
 
 from common.datasets import DataFormat
-from common.datasets.voxceleb.fetch import PART_URLS, fetch_real
+from common.datasets.voxceleb.fetch import fetch_real
 from common.datasets.voxceleb.load import (
     N_MELS,
     FeatureStore,
@@ -23,7 +23,6 @@ from common.datasets.voxceleb.synthetic import (
     SMOKE_SPEC,
     SyntheticSpec,
     synthetic_test_labels,
-    synthetic_utterance,
     write_synthetic,
 )
 from common.fetch import RemoteFile

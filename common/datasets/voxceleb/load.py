@@ -69,15 +69,10 @@ def _entry(item: Any, where: str, root: Path, n_mels: int, check_files: bool) ->
 
 def load_dataset(root: str | os.PathLike, check_files: bool = True,
                  check_features: bool = False) -> VoxCelebData:
-    """Parse ``metadata.json``, ``testdata.json`` and ``mapping.json`` in ``root``.
-
-    Args:
-        check_files: every referenced ``uttr-*.pt`` must exist (a cheap ``stat`` per file).
-        check_features: also load every file and check ``[mel_len, n_mels]`` (slow on the real
-            6.9 GB set; features are always checked when they are loaded anyway).
-    Raises:
-        FileNotFoundError / VoxCelebFormatError naming the file and the offending entry.
-    """
+    """Parse and check ``metadata.json``, ``testdata.json`` and ``mapping.json`` in ``root``;
+    errors name the file and the entry. ``check_files``: every ``uttr-*.pt`` named must exist
+    (a ``stat`` each); ``check_features``: also load each one and check ``[mel_len, n_mels]``
+    (slow on the real 6.9 GB set; features are checked whenever they are loaded anyway)."""
     root = Path(root)
     meta_path, test_path, map_path = root / "metadata.json", root / "testdata.json", root / "mapping.json"
     meta, testdata, mapping = _read_json(meta_path), _read_json(test_path), _read_json(map_path)

@@ -1,8 +1,8 @@
 """Where the notebooks come from: the repository's URL and ref, written here and nowhere else.
 
-    python -m common.colab sync     # write them into every notebook's bootstrap cell and badge,
-                                    # and into the README's "Open In Colab" badges
-    python -m common.colab check    # list what disagrees with this file (a test runs it)
+    python -m tools.colab sync     # write them into every notebook's bootstrap cell and badge,
+                                   # and into the README's "Open In Colab" badges
+    python -m tools.colab check    # list what disagrees with this file (a test runs it)
 
 The badge opens ``blob/<REF>/<notebook>`` and the notebook's first code cell (the bootstrap,
 rendered from :data:`BOOTSTRAP`) clones the same ``REF``, so in Colab the notebook and the
@@ -27,10 +27,9 @@ README = "README.md"
 # The first code cell of every notebook. It runs before `common` can be imported, so it is
 # plain Python: find the repository (ML2022_REPO, the working directory and its parents, an
 # installed copy), in Colab clone it first, put it on sys.path; then, in Colab, say which
-# version and which GPU the session got (describe_session). No pip: Colab's own torch and
-# libraries are used.
+# version it holds (describe_checkout). No pip: Colab's own torch and libraries are used.
 BOOTSTRAP = '''\
-# Colab bootstrap, written by `python -m common.colab sync` from common/colab.py (edit it there).
+# Colab bootstrap, written by `python -m tools.colab sync` from tools/colab.py (edit it there).
 # Locally: finds this repository. In Colab: clones it once, at the ref the badge opened.
 import importlib.util, os, subprocess, sys
 from pathlib import Path
@@ -44,7 +43,7 @@ def find_repo():
     places += [Path.cwd(), *Path.cwd().parents, Path.cwd() / "{clone_dir}"]
     spec = importlib.util.find_spec("common")  # an installed copy (pip install -e .)
     places += [Path(p).parent for p in (spec.submodule_search_locations or [])] if spec else []
-    return next((p.resolve() for p in places if (p / "common" / "colab.py").is_file()), None)
+    return next((p.resolve() for p in places if (p / "common" / "reproduce.py").is_file()), None)
 
 
 ROOT = find_repo()
@@ -60,28 +59,9 @@ if ROOT is None:
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 if IN_COLAB:
-    from common.colab import describe_session
-    print(describe_session(ROOT, REPO_REF))
+    from common.config import describe_checkout
+    print(describe_checkout(ROOT, REPO_REF))
 '''
-
-def describe_session(root: Path, ref: str) -> str:
-    """What the bootstrap prints in Colab: the version of ``root`` (warning when it is not
-    ``ref``, e.g. a clone left from another badge) and the GPU, or how to get one."""
-    import shutil
-    import subprocess
-
-    version = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs (%D)"],
-                             capture_output=True, text=True).stdout.strip()
-    lines = [f"repository: {root} at {version or 'unknown version'}"]
-    if ref not in re.split(r"[\s(),:]+|->", version):
-        lines.append(f"  this folder holds another version than {ref}: move it away "
-                     f"(!mv {root} {root}-old) and run this cell again to get the notebook's own")
-    gpu = shutil.which("nvidia-smi") and subprocess.run(
-        ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
-        capture_output=True, text=True).stdout.strip()
-    lines.append(f"GPU: {gpu}" if gpu else "no GPU in this session: Runtime > Change runtime type "
-                 "> a GPU (e.g. T4), then Runtime > Run all")
-    return "\n".join(lines)
 
 
 BADGE_RE = re.compile(r"https://colab\.research\.google\.com/github/([^/\s]+)/([^/\s]+)/blob/"
@@ -140,7 +120,7 @@ def sync(root: Path = REPO_ROOT, write: bool = True) -> list[str]:
             problems.append(f"{rel}: no code cell")
             continue
         if code[0].source != cell_source:
-            problems.append(f"{rel}: the first code cell is not the bootstrap of common/colab.py")
+            problems.append(f"{rel}: the first code cell is not the bootstrap of tools/colab.py")
             code[0].source, changed = cell_source, True
         badges: set[str] = set()
         for cell in nb.cells:
@@ -165,14 +145,14 @@ def sync(root: Path = REPO_ROOT, write: bool = True) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m common.colab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.colab", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["sync", "check"])
     args = parser.parse_args(argv)
     problems = sync(write=args.action == "sync")
     for p in problems:
         print(("fixed: " if args.action == "sync" else "") + p)
     if args.action == "check" and problems:
-        print("run `python -m common.colab sync` to fix", file=sys.stderr)
+        print("run `python -m tools.colab sync` to fix", file=sys.stderr)
         return 1
     print(f"{len(notebooks())} notebooks and {README}: {REPO_URL} at {REF}")
     return 0

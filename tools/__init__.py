@@ -1,0 +1,1 @@
+"""Maintainers' tools (not imported by the notebooks)."""
