@@ -4,7 +4,6 @@ notebook writes."""
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import platform
 import re
 import subprocess
@@ -51,14 +50,11 @@ def notebook_config(cls: type[C], presets: Mapping[str, Mapping[str, Any]],
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of python, torch and numpy (a missing package is skipped)."""
-    versions = {"python": platform.python_version()}
-    for name in ("torch", "numpy"):
-        try:
-            versions[name] = importlib.import_module(name).__version__
-        except ImportError:
-            continue
-    return versions
+    """Versions of python, torch and numpy."""
+    import numpy as np
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
 
 
 def describe_runtime() -> str:

@@ -168,18 +168,9 @@ def manual_help(fmt: DataFormat, target: Path | None = None) -> str:
 
 
 def _fetch_files(fmt: DataFormat, folder: Path, timeout: float, say: Say) -> list[str]:
-    """Each of ``fmt.files`` from its mirrors, then whatever is missing from Kaggle."""
+    """Each missing one of ``fmt.files`` from its mirrors, then what is still missing from Kaggle."""
     folder.mkdir(parents=True, exist_ok=True)
-    todo = []
-    for f in fmt.files:
-        path = folder / f.name
-        if path.is_file():
-            problem = digest_check(f)(path)
-            if problem:
-                raise FetchError(f"{path}: {problem}; delete or move it and fetch again")
-            say(f"ok       {path}")
-        else:
-            todo.append(f)
+    todo = [f for f in fmt.files if not (folder / f.name).is_file()]
     failures: list[str] = []
     with tempfile.TemporaryDirectory(dir=folder, prefix=".fetch-") as tmpdir:
         work = Path(tmpdir)
@@ -204,13 +195,20 @@ def fetch(key: str, root: str | os.PathLike | None = None, timeout: float = 15.0
           verbose: bool = True) -> Path:
     """Download the real files of ``key`` into ``<root>/<folder>`` and verify them.
 
-    Files already present with a valid digest are skipped; a present file with a wrong
-    digest is an error (it is not overwritten). Raises :class:`FetchError` when the data
-    cannot be obtained, naming every failed attempt and what to do by hand.
+    Files already present with a valid digest are kept; a present file with a wrong digest is
+    an error (it is never overwritten). Raises :class:`FetchError` when the data cannot be
+    obtained, naming every failed attempt and what to do by hand.
     """
     fmt = FORMATS[key]
     folder = Path(root or data_root()) / fmt.folder
     say: Say = print if verbose else (lambda *a, **k: None)
+    for f in fmt.files:
+        path = folder / f.name
+        if path.is_file():
+            problem = digest_check(f)(path)
+            if problem:
+                raise FetchError(f"{path}: {problem}; delete or move it and fetch again")
+            say(f"ok       {path}")
     failures = (fmt.fetch or _fetch_files)(fmt, folder, timeout, say)
     if failures:
         raise FetchError(f"Could not download {fmt.key}:\n  - " + "\n  - ".join(failures)

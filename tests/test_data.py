@@ -45,13 +45,16 @@ def test_fetch_verifies_sha256_and_rejects_a_quota_page(tmp_path, monkeypatch):
     assert not (tmp_path / "hw1_covid_2022" / "covid.train.csv").exists()
 
 
-def test_fetch_refuses_a_corrupt_existing_file(tmp_path, offline):
-    folder = tmp_path / "hw1_covid_2022"
+@pytest.mark.parametrize("key,name", [("hw1", "covid.train.csv"), ("hw2_2", "data.pth"),
+                                      ("hw2", "train_split.txt"), ("hw4", "metadata.json")])
+def test_fetch_refuses_a_corrupt_existing_file(tmp_path, offline, key, name):
+    folder = tmp_path / FORMATS[key].folder
     folder.mkdir()
-    (folder / "covid.train.csv").write_text("id\n0\n")
-    with pytest.raises(FetchError, match="is not the real covid.train.csv"):
-        fetch("hw1", root=tmp_path, verbose=False)
-    assert (folder / "covid.train.csv").read_text() == "id\n0\n"  # not overwritten
+    (folder / name).write_text("id\n0\n")
+    with pytest.raises(FetchError, match=f"{folder / name}: sha256 .* is not the real {name}'s"):
+        fetch(key, root=tmp_path, verbose=False)
+    assert (folder / name).read_text() == "id\n0\n"  # not overwritten
+    assert offline == []  # refused before any download
 
 
 def test_fetch_downloads_and_skips_present_files(tmp_path, shared_data, monkeypatch):

@@ -51,14 +51,10 @@ def fetch_real(fmt: Any, folder: Path, timeout: float = 15.0, say: Callable[...,
                urls: Sequence[str] = PART_URLS) -> list[str]:
     """Download and unpack the real ``Dataset/`` (about 6.9 GB) into ``folder``; verify the
     three JSON files against the format's sha256. The fetcher of ``python -m common.data fetch
-    hw4``: returns the failed download attempts ([] on success), raises FetchError for wrong files."""
+    hw4``: returns the failed download attempts ([] on success), raises FetchError for wrong files
+    (``common.data.fetch`` has checked the digests of those already there)."""
     root = folder.parent
     if all((folder / f.name).is_file() for f in fmt.files):
-        for f in fmt.files:
-            if sha256sum(folder / f.name) not in f.sha256:
-                raise FetchError(f"{folder / f.name}: sha256 is not the real file's; delete or move "
-                                 "it and fetch again")
-        say(f"ok       {folder}")
         return []
     root.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(root).free / 1e9
