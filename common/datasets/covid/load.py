@@ -12,6 +12,7 @@ import csv
 import os
 import re
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -188,11 +189,8 @@ def load_covid(train_path: str | os.PathLike,
         raise CovidFormatError(f"{train.path}: no target column (is this the test file?)")
     if test.has_target:
         raise CovidFormatError(f"{test.path}: has a target column (is this a train file?)")
-    if list(test.frame.columns) != train.input_columns:
-        diff = next(i for i, (a, b) in enumerate(zip(test.frame.columns, train.input_columns))
-                    if a != b) if len(test.frame.columns) == len(train.input_columns) else None
-        detail = (f"column {diff + 1} is {test.frame.columns[diff]!r} but train has "
-                  f"{train.input_columns[diff]!r}" if diff is not None else
-                  f"{len(test.frame.columns)} columns, train inputs are {len(train.input_columns)}")
-        raise CovidFormatError(f"{test.path}: columns do not match {train.path.name}: {detail}")
+    for k, (got, want) in enumerate(zip_longest(test.frame.columns, train.input_columns)):
+        if got != want:
+            raise CovidFormatError(f"{test.path}: columns do not match {train.path.name}: column "
+                                   f"{k + 1} is {got or 'missing'!r}, train has {want or 'none'!r}")
     return train, test

@@ -140,17 +140,13 @@ class FeatureStore:
         self.lengths = {name: n for name, n, *_ in (*data.train, *data.test)}
         self.cache: dict[str, torch.Tensor] = {}
         if preload:
-            for name in self.lengths:
-                self.cache[name] = self._load(name)
-
-    def _load(self, name: str) -> torch.Tensor:
-        # n_mels is always checked; mel_len only by load_dataset(check_features=True), since
-        # metadata lengths only steer bucketing and crops use the tensor's own length.
-        return load_features(self.data.root / name, self.data.n_mels)
+            self.cache = {name: self[name] for name in self.lengths}
 
     def __getitem__(self, name: str) -> torch.Tensor:
+        # n_mels is always checked; mel_len only by load_dataset(check_features=True), since
+        # metadata lengths only steer bucketing and crops use the tensor's own length.
         mel = self.cache.get(name)
-        return mel if mel is not None else self._load(name)
+        return mel if mel is not None else load_features(self.data.root / name, self.data.n_mels)
 
 
 def summary(data: VoxCelebData) -> str:
