@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from common.datasets.covid import TARGET, CovidTable
@@ -265,7 +266,6 @@ class ChangeModel:
         from sklearn.kernel_ridge import KernelRidge
         from sklearn.linear_model import Ridge
         from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
 
         if self.kind == "ridge":
             return make_pipeline(StandardScaler(), Ridge(alpha=alpha))
@@ -438,17 +438,6 @@ def validation_mask(cfg: Config, train: CovidTable) -> np.ndarray:
     return mask
 
 
-class Standardizer:
-    """Per-column mean/std fitted on training rows; constant columns are left unscaled."""
-
-    def __init__(self, x: np.ndarray) -> None:
-        self.mean, std = x.mean(axis=0), x.std(axis=0)
-        self.std = np.where(std > 0, std, 1.0)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean) / self.std
-
-
 class Regressor(nn.Module):
     """[N, F] -> [N, 1]: an MLP, optionally with a linear path beside it."""
 
@@ -492,7 +481,7 @@ class Prepared:
     engineered: tuple[list[str], int] | None  # (features, n_days) when columns are engineered
     baseline_column: str | None  # the MLP predicts y minus this column, when set
     valid_mask: np.ndarray  # [N] bool
-    scaler: Standardizer | None
+    scaler: StandardScaler | None  # fitted on the training rows
     x: torch.Tensor  # [N, F] float32
     target: torch.Tensor  # [N, 1] float32: y, or y - baseline
 
@@ -525,9 +514,9 @@ def prepare(cfg: Config, train: CovidTable) -> Prepared:
     # The last day whose tested_positive is an input: the persistence forecast.
     baseline = f"{TARGET}_d{train.n_days - 1}" if cfg.predict_change else None
     target = y - train.frame[baseline].to_numpy() if baseline else y
-    scaler = Standardizer(x[~valid]) if cfg.scale else None
+    scaler = StandardScaler().fit(x[~valid]) if cfg.scale else None
     if scaler is not None:
-        x = scaler(x)
+        x = scaler.transform(x)
     return Prepared(columns, engineered, baseline, valid, scaler, torch.tensor(x, dtype=torch.float32),
                     torch.tensor(target, dtype=torch.float32)[:, None])
 
@@ -560,7 +549,7 @@ class Run:
         models = self.models if models is None else models
         x = self.prep.inputs(frame)
         if self.prep.scaler is not None:
-            x = self.prep.scaler(x)
+            x = self.prep.scaler.transform(x)
         xt = torch.tensor(x, dtype=torch.float32)
         with torch.no_grad():
             preds = [m.eval()(xt).squeeze(1).numpy() for m in models]
@@ -659,7 +648,7 @@ def reference_scores(train: CovidTable, valid_mask: np.ndarray, columns: list[st
     last = train.frame[f"tested_positive_d{train.n_days - 1}"].to_numpy(dtype=np.float64)
     engineered = None if set(columns) <= set(train.frame.columns) else (train.features, train.n_days)
     x = mlp_inputs(train.frame, columns, engineered)  # raw or engineered columns, by name
-    x = Standardizer(x[~valid_mask])(x)
+    x = StandardScaler().fit(x[~valid_mask]).transform(x)
     ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(x[~valid_mask], y[~valid_mask])
     return {
         "persistence": float(np.mean((last[valid_mask] - y[valid_mask]) ** 2)),

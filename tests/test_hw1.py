@@ -12,7 +12,6 @@ from common.submission import validate_submission
 from hw1_covid_regression.covid_model import (
     PRESETS,
     Config,
-    Standardizer,
     input_columns,
     reference_scores,
     train_ensemble,
@@ -76,12 +75,6 @@ def test_engineered_mlp_inputs_are_the_epidemic_change_features(synthetic):
     np.testing.assert_allclose(prep.x.numpy(), (x - x_train.mean(0)) / x_train.std(0), rtol=1e-5, atol=1e-5)
     run = train_ensemble(cfg, train)  # the test file (no target column) goes through the same path
     assert np.isfinite(run.predict(test.frame)).all() and len(run.predict(test.frame)) == len(test.frame)
-
-
-def test_scaler_is_fitted_on_training_rows():
-    x = np.array([[0.0, 1.0], [2.0, 1.0], [100.0, 1.0]])
-    s = Standardizer(x[:2])
-    np.testing.assert_allclose(s(x[:2]), [[-1.0, 0.0], [1.0, 0.0]])
 
 
 def test_strong_learns_the_synthetic_signal(synthetic):
