@@ -18,3 +18,13 @@ def test_same_seed_gives_identical_weights_and_streams():
     first = (np.random.rand(), torch.rand(1).item())
     set_seed(3)
     assert (np.random.rand(), torch.rand(1).item()) == first
+
+
+def test_deterministic_asks_torch_for_deterministic_kernels():
+    try:
+        set_seed(0, deterministic=True)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    finally:
+        torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.deterministic = False
