@@ -1,4 +1,4 @@
-"""The plot every training notebook draws: learning curves."""
+"""The plot every training notebook draws (learning curves), and how every figure is saved."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def plot_learning_curves(histories: Sequence, labels: Sequence[str] | None = Non
             ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> plt.Figure:
+    """Lay ``fig`` out and, when ``path`` is given, save it there (110 dpi); returns ``fig``."""
     fig.tight_layout()
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -663,6 +663,7 @@ def plot_over_time(train: CovidTable, valid_mask: np.ndarray, preds: dict[str, n
     predictions for the rows of ``valid_mask`` in file order; ``title`` goes above the panels."""
     import matplotlib.pyplot as plt
 
+    from common.plotting import save_figure
     from hw1_covid_regression.timecv import state_days
 
     state, day = state_days(train)
@@ -685,22 +686,18 @@ def plot_over_time(train: CovidTable, valid_mask: np.ndarray, preds: dict[str, n
     axes[0][0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return save_figure(fig, path)
 
 
 def plot_pred_vs_true(y_true: np.ndarray, y_pred: np.ndarray, title: str = "", path=None):
     """Scatter of predictions against targets with the y = x line."""
     import matplotlib.pyplot as plt
 
+    from common.plotting import save_figure
+
     fig, ax = plt.subplots(figsize=(4.4, 4.2))
     ax.scatter(y_true, y_pred, s=6, alpha=0.6)
     lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
     ax.plot([lo, hi], [lo, hi], "k--", lw=1)
     ax.set(xlabel="true", ylabel="predicted", title=title)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return save_figure(fig, path)

@@ -530,12 +530,11 @@ def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, title: str = "", path
     import matplotlib.pyplot as plt
     from sklearn.metrics import confusion_matrix  # imported here: ~1 s
 
+    from common.plotting import save_figure
+
     rates = confusion_matrix(y_true, y_pred, labels=np.arange(N_CLASSES), normalize="true")
     fig, ax = plt.subplots(figsize=(6, 5.2))
     im = ax.imshow(rates, cmap="viridis", vmin=0, vmax=1)
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-    return fig
+    return save_figure(fig, path)
